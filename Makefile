@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export MOLECULE_DISTROS ?= debian12 debian13
 # Every scenario, in the order `make test` runs them.
 SCENARIOS ?= unit
-PLAYBOOKS := site.yml $(wildcard playbooks/*.yml)
+PLAYBOOKS := $(wildcard site.yml playbooks/*.yml)
 
 .PHONY: help test test-scenario lint pytest molecule prepare venv docker images unit-repo demo demo-down clean
 

@@ -20,7 +20,7 @@ esac
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 image="${IMAGE_PREFIX:-unitchannels-systemd}:${distro}"
 # What a container needs to boot systemd and be driven by Ansible; nothing of the stack under test.
-packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,procps,iproute2,gnupg
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,procps,iproute2,gnupg,sudo
 
 here=$(cd "$(dirname "$0")" && pwd)
 recipe=$( { cat "$0"; echo "$suite $mirror $packages"; } | sha256sum | cut -c1-16)

@@ -137,6 +137,12 @@ def database_from_url(url, data_dir):
         # processes write at the same time, and take the write lock up front.
         sqlite_options = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
         sqlite_options.update(options)
+        try:
+            sqlite_options["timeout"] = float(sqlite_options["timeout"])
+        except ValueError:
+            raise ImproperlyConfigured(
+                "DATABASE_URL: timeout must be a number of seconds."
+            ) from None
         return {"ENGINE": _DB_ENGINES[scheme], "NAME": name, "OPTIONS": sqlite_options}
     name = unquote(parts.path.lstrip("/"))
     if not name:

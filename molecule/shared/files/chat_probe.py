@@ -1,0 +1,588 @@
+#!/usr/bin/env python3
+"""Test client for the Django Channels tutorial chat app served by NGINX Unit.
+
+Molecule verify playbooks copy this file into the container and run it with
+the system Python (3.11 or newer), so it uses the standard library only and
+brings its own small RFC 6455 WebSocket client.
+
+  chat_probe.py roundtrip   --url http://127.0.0.1:80 --host localhost [--url2 URL]
+  chat_probe.py idle        --url URL --host HOST --seconds 10
+  chat_probe.py burst       --url URL --host HOST --clients 50 --messages 20 [--timeout 60]
+  chat_probe.py load        --url URL --host HOST --clients 100 --rooms 10 --seconds 60
+                            --http-path /chat/ --http-rate 20 [--drain 10]
+  chat_probe.py admin-login --url URL --host HOST --user admin --password X
+  chat_probe.py static      --url URL --host HOST --path /static/chat/site.css
+
+Every subcommand prints one JSON object ("check", "ok", its measurements and,
+on failure, "reason") and exits 0 when the check passes, 1 when it fails and
+2 on usage errors. Django checks the Host header against ALLOWED_HOSTS and the
+WebSocket Origin as well, so every request sends --host as Host and
+http://<host> as Origin. Room names use "_" because the tutorial's WebSocket
+route only accepts \\w+ room names.
+"""
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import http.client
+import http.cookiejar
+import json
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+OP_CONT, OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x8, 0x9, 0xA
+CONNECT_TIMEOUT = 10  # seconds for TCP connect plus WebSocket handshake
+HTTP_TIMEOUT = 10
+
+
+class ProbeError(Exception):
+    """Ends a check as failed; the message becomes the result's "reason"."""
+
+
+def describe(exc):
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def mask(data, key):
+    # XOR with the repeated 4-byte key, done on one big integer: pure Python
+    # byte loops would be the bottleneck of the burst check.
+    n = len(data)
+    if not n:
+        return data
+    repeated = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(repeated, "big")).to_bytes(n, "big")
+
+
+class ChatSocket:
+    """A minimal RFC 6455 client for one connection to /ws/chat/<room>/.
+
+    A reader task answers pings, reassembles fragmented messages and queues
+    the "message" value of every text message. When the connection ends,
+    close_code holds the server's close code (1006: no close frame at all).
+    """
+
+    def __init__(self, url, host, room):
+        parts = urllib.parse.urlsplit(url)
+        self.addr = (parts.hostname, parts.port or 80)
+        self.path = f"{parts.path.rstrip('/')}/ws/chat/{room}/"
+        self.host = host
+        self.room = room
+        self.close_code = None
+        self.pings = 0
+        self._closing = False
+        self._queue = asyncio.Queue()
+        self._write_lock = asyncio.Lock()
+        self._reader = self._writer = self._task = None
+
+    async def connect(self):
+        try:
+            await asyncio.wait_for(self._handshake(), CONNECT_TIMEOUT)
+        except BaseException:
+            if self._writer:
+                self._writer.close()
+            raise
+        self._task = asyncio.create_task(self._read_loop())
+
+    async def _handshake(self):
+        self._reader, self._writer = await asyncio.open_connection(*self.addr)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self._writer.write(
+            (
+                f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\n"
+                f"Origin: http://{self.host}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = (await self._reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        status_line, *lines = head.split("\r\n")
+        headers = {}
+        for line in lines:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        if status_line.split(" ")[1:2] != ["101"]:
+            raise ProbeError(f"WebSocket handshake for {self.path} answered {status_line!r}")
+        # The accept value proves the server understood this very handshake.
+        digest = hashlib.sha1(key.encode() + WS_GUID).digest()
+        if headers.get("sec-websocket-accept") != base64.b64encode(digest).decode():
+            raise ProbeError(f"WebSocket handshake for {self.path}: wrong Sec-WebSocket-Accept")
+
+    async def _read_frame(self):
+        first, second = await self._reader.readexactly(2)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(await self._reader.readexactly(2), "big")
+        elif length == 127:
+            length = int.from_bytes(await self._reader.readexactly(8), "big")
+        key = await self._reader.readexactly(4) if second & 0x80 else None
+        payload = await self._reader.readexactly(length)
+        return bool(first & 0x80), first & 0x0F, mask(payload, key) if key else payload
+
+    async def _read_loop(self):
+        fragments, message_opcode = [], None
+        try:
+            while True:
+                fin, opcode, payload = await self._read_frame()
+                if opcode == OP_PING:
+                    # Servers may ping idle clients; an unanswered ping ends the connection.
+                    self.pings += 1
+                    await self._send_frame(OP_PONG, payload)
+                elif opcode == OP_CLOSE:
+                    self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+                    if not self._closing:  # the server started it: echo, as the RFC asks
+                        await self._send_frame(OP_CLOSE, payload[:2])
+                    break
+                elif opcode != OP_PONG:
+                    # Control frames may arrive between fragments; data frames start
+                    # a message (text or binary) or continue it (opcode 0).
+                    if opcode != OP_CONT:
+                        fragments, message_opcode = [], opcode
+                    fragments.append(payload)
+                    if fin and message_opcode == OP_TEXT:
+                        self._deliver(b"".join(fragments).decode("utf-8", "replace"))
+        except (asyncio.IncompleteReadError, OSError):
+            pass
+        finally:
+            if self.close_code is None:
+                self.close_code = 1006
+            self._writer.close()
+            self._queue.put_nowait(None)  # wakes a recv() that waits
+
+    def _deliver(self, text):
+        try:
+            self._queue.put_nowait(json.loads(text)["message"])
+        except (ValueError, TypeError, KeyError):
+            self._queue.put_nowait(text)
+
+    async def _send_frame(self, opcode, payload):
+        n = len(payload)
+        if n < 126:
+            head = bytes([0x80 | opcode, 0x80 | n])
+        elif n < 65536:
+            head = bytes([0x80 | opcode, 0x80 | 126]) + n.to_bytes(2, "big")
+        else:
+            head = bytes([0x80 | opcode, 0x80 | 127]) + n.to_bytes(8, "big")
+        key = os.urandom(4)  # clients must mask every frame
+        async with self._write_lock:
+            self._writer.write(head + key + mask(payload, key))
+            await self._writer.drain()
+
+    async def send(self, message):
+        if self.close_code is not None:
+            raise ConnectionError(f"connection closed with code {self.close_code}")
+        await self._send_frame(OP_TEXT, json.dumps({"message": message}).encode())
+
+    async def recv(self, timeout):
+        """The next chat message; None after timeout seconds or once the connection ended."""
+        if self.close_code is not None and self._queue.empty():
+            return None
+        try:
+            return await asyncio.wait_for(self._queue.get(), max(timeout, 0))
+        except asyncio.TimeoutError:
+            return None
+
+    async def close(self):
+        if self._task is None or self._task.done():
+            return
+        self._closing = True
+        try:
+            await self._send_frame(OP_CLOSE, (1000).to_bytes(2, "big"))
+        except OSError:
+            pass
+        done, _ = await asyncio.wait({self._task}, timeout=2)  # the server's echo
+        if not done:
+            self._task.cancel()
+
+
+async def open_sockets(host, targets):
+    """Connect one ChatSocket per (url, room), concurrently; all of them or fail."""
+    socks = [ChatSocket(url, host, room) for url, room in targets]
+    results = await asyncio.gather(*(s.connect() for s in socks), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        await close_all(socks)
+        raise ProbeError(f"{len(errors)} of {len(socks)} WebSocket connections failed: {describe(errors[0])}")
+    return socks
+
+
+async def close_all(socks):
+    await asyncio.gather(*(s.close() for s in socks), return_exceptions=True)
+
+
+def dropped(socks):
+    """Close codes of connections the server ended before we closed them."""
+    return [s.close_code for s in socks if s.close_code is not None]
+
+
+async def wait_for_message(sock, text, timeout):
+    """Milliseconds until text arrived on sock, or None; other messages are skipped."""
+    start = time.monotonic()
+    deadline = start + timeout
+    while (message := await sock.recv(deadline - time.monotonic())) is not None:
+        if message == text:
+            return round((time.monotonic() - start) * 1000, 1)
+    return None
+
+
+async def check_roundtrip(args, result):
+    tag = os.urandom(4).hex()
+    room_a, room_b = f"roomA_{tag}", f"roomB_{tag}"
+    result.update(url2=args.url2, room_a=room_a, room_b=room_b)
+    a1, a2, b1 = socks = await open_sockets(
+        args.host, [(args.url, room_a), (args.url2 or args.url, room_a), (args.url, room_b)]
+    )
+    try:
+        text = f"roundtrip {tag}"
+        await a1.send(text)
+        latencies = await asyncio.gather(wait_for_message(a1, text, 5), wait_for_message(a2, text, 5))
+        result.update(a1_latency_ms=latencies[0], a2_latency_ms=latencies[1])
+        leaked = await b1.recv(2)  # B1 is in another room: it must stay silent
+        result.update(b1_received=leaked, dropped=dropped(socks))
+    finally:
+        await close_all(socks)
+    if latencies[0] is None:
+        return f"A1 (the sender) did not receive its own message within 5 s (close codes {result['dropped']})"
+    if latencies[1] is None:
+        where = "on --url2: cross-host delivery through the channel layer failed" if args.url2 else "same host"
+        return f"A2 did not receive the message within 5 s ({where})"
+    if leaked is not None:
+        return f"B1 in another room received {leaked!r}"
+    return None
+
+
+async def check_idle(args, result):
+    room = f"idle_{os.urandom(4).hex()}"
+    result.update(room=room, seconds=args.seconds)
+    socks = await open_sockets(args.host, [(args.url, room)] * 2)
+    try:
+        # Stay idle (pongs only), but notice at once when a connection drops.
+        start = time.monotonic()
+        done, _ = await asyncio.wait(
+            [s._task for s in socks], timeout=args.seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        result.update(idle_seconds=round(time.monotonic() - start, 2), server_pings=sum(s.pings for s in socks))
+        if done:
+            result["dropped"] = dropped(socks)
+            return f"a connection was closed with code {result['dropped']} after {result['idle_seconds']} s idle"
+        text = f"after idle {room}"
+        await socks[0].send(text)
+        latencies = await asyncio.gather(*(wait_for_message(s, text, 5) for s in socks))
+        result.update(latencies_ms=latencies, dropped=dropped(socks))
+    finally:
+        await close_all(socks)
+    if None in latencies:
+        return f"not every client received the message sent after {args.seconds} s idle (close codes {result['dropped']})"
+    return None
+
+
+async def collect(sock, prefix, stop):
+    """Count unique messages starting with prefix on sock until stop() says so."""
+    seen, duplicates = set(), 0
+    while not stop(len(seen)):
+        message = await sock.recv(0.5)
+        if message is None:
+            if sock.close_code is not None:
+                break
+        elif message.startswith(prefix):
+            duplicates += message in seen
+            seen.add(message)
+    return len(seen), duplicates
+
+
+async def check_burst(args, result):
+    n, m = args.clients, args.messages
+    run = os.urandom(4).hex()
+    room = f"burst_{run}"
+    result.update(room=room, clients=n, messages=m, sent=0, expected_deliveries=n * n * m)
+    socks = await open_sockets(args.host, [(args.url, room)] * n)
+    send_errors = []
+
+    async def sender(i, sock):
+        for k in range(m):
+            try:
+                await sock.send(f"{run} {i} {k}")
+            except OSError as exc:
+                send_errors.append(describe(exc))
+                return
+            result["sent"] += 1
+
+    start = time.monotonic()
+    deadline = start + args.timeout
+    try:
+        stop = lambda count: count >= n * m or time.monotonic() > deadline  # noqa: E731
+        counts = await asyncio.gather(
+            *(collect(s, f"{run} ", stop) for s in socks), *(sender(i, s) for i, s in enumerate(socks))
+        )
+        counts = counts[:n]
+        result["seconds"] = round(time.monotonic() - start, 2)
+        result["dropped"] = dropped(socks)
+    finally:
+        await close_all(socks)
+    received = sum(c for c, _ in counts)
+    result.update(
+        received=received,
+        lost=n * n * m - received,
+        duplicates=sum(d for _, d in counts),
+        clients_complete=sum(c == n * m for c, _ in counts),
+        send_errors=len(send_errors),
+    )
+    if result["lost"]:
+        return f"{result['lost']} of {n * n * m} deliveries missing after {result['seconds']} s"
+    return None
+
+
+def http_get(url, host, path):
+    """(status, headers, body) of GET url+path with the Host and Origin the app expects."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=HTTP_TIMEOUT)
+    try:
+        conn.request("GET", path, headers={"Host": host, "Origin": f"http://{host}"})
+        response = conn.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        conn.close()
+
+
+async def check_load(args, result):
+    run = os.urandom(4).hex()
+    rooms = [f"load_{run}_{r}" for r in range(args.rooms)]
+    members = [i % args.rooms for i in range(args.clients)]  # room index of each client
+    result.update(clients=args.clients, rooms=args.rooms, seconds=args.seconds, http_rate=args.http_rate)
+    socks = await open_sockets(args.host, [(args.url, rooms[r]) for r in members])
+    sent = [0] * args.rooms
+    web = {"ok": 0, "failed": 0, "statuses": {}, "errors": [], "latencies": []}
+    start = time.monotonic()
+    state = {"sending": True, "deadline": start + args.seconds + args.drain + 5}
+
+    async def sender(i, sock):
+        # One message a second, clients spread over the second to avoid lockstep.
+        for k in range(args.seconds):
+            await asyncio.sleep(max(0, start + i / args.clients + k - time.monotonic()))
+            try:
+                await sock.send(f"{run} {members[i]} {i} {k}")
+            except OSError:
+                return
+            sent[members[i]] += 1
+
+    def one_request():
+        begin = time.monotonic()
+        try:
+            status = http_get(args.url, args.host, args.http_path)[0]
+        except (OSError, http.client.HTTPException) as exc:
+            status, error = None, describe(exc)
+        else:
+            error = None if status < 400 else f"HTTP {status}"
+        web["latencies"].append(time.monotonic() - begin)
+        web["statuses"][str(status)] = web["statuses"].get(str(status), 0) + 1
+        web["ok" if error is None else "failed"] += 1
+        if error and len(web["errors"]) < 5:
+            web["errors"].append(error)
+
+    async def http_loop():
+        # Fixed schedule; each request runs in a thread so a slow answer does not delay the next.
+        requests = []
+        for j in range(int(args.seconds * args.http_rate)):
+            await asyncio.sleep(max(0, start + j / args.http_rate - time.monotonic()))
+            requests.append(asyncio.create_task(asyncio.to_thread(one_request)))
+        await asyncio.gather(*requests)
+
+    async def send_all():
+        await asyncio.gather(*(sender(i, s) for i, s in enumerate(socks)))
+        state.update(sending=False, deadline=time.monotonic() + args.drain)
+
+    def stop_for(room):
+        return lambda count: (not state["sending"] and count >= sent[room]) or time.monotonic() > state["deadline"]
+
+    try:
+        results = await asyncio.gather(
+            send_all(),
+            http_loop(),
+            *(collect(s, f"{run} {members[i]} ", stop_for(members[i])) for i, s in enumerate(socks)),
+        )
+        counts = results[2:]
+        ws_disconnects = len(dropped(socks))
+    finally:
+        await close_all(socks)
+    expected = sum(sent[r] * members.count(r) for r in range(args.rooms))
+    received = sum(c for c, _ in counts)
+    latencies = sorted(web["latencies"]) or [0]
+    result.update(
+        elapsed_seconds=round(time.monotonic() - start, 2),
+        http_ok=web["ok"],
+        http_failed=web["failed"],
+        http_statuses=web["statuses"],
+        http_errors=web["errors"],
+        http_p50_ms=round(latencies[len(latencies) // 2] * 1000, 1),
+        http_max_ms=round(latencies[-1] * 1000, 1),
+        sent=sum(sent),
+        expected_deliveries=expected,
+        received=received,
+        lost=expected - received,
+        duplicates=sum(d for _, d in counts),
+        ws_disconnects=ws_disconnects,
+    )
+    problems = []
+    if web["failed"]:
+        problems.append(f"{web['failed']} HTTP requests failed")
+    if result["lost"]:
+        problems.append(f"{result['lost']} of {expected} WebSocket deliveries lost")
+    if ws_disconnects:
+        problems.append(f"{ws_disconnects} WebSocket disconnects")
+    return "; ".join(problems) if web["failed"] or result["lost"] else None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # Redirects are followed by hand, so that the status of every step is reported.
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def check_admin_login(args, result):
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(jar), _NoRedirect()
+    )
+    base = args.url.rstrip("/")
+    steps = result["steps"] = []
+
+    def fetch(path, data=None, referer=None):
+        """Request path, following redirects; returns (status, path, body) of the last answer."""
+        for _ in range(5):
+            request = urllib.request.Request(base + path, data=data)
+            request.add_header("Host", args.host)
+            request.add_header("Origin", f"http://{args.host}")
+            if referer:
+                request.add_header("Referer", referer)
+            try:
+                with opener.open(request, timeout=HTTP_TIMEOUT) as response:
+                    status, headers, body = response.status, response.headers, response.read()
+            except urllib.error.HTTPError as response:
+                status, headers, body = response.code, response.headers, response.read()
+            steps.append({"method": "POST" if data else "GET", "path": path, "status": status})
+            if status not in (301, 302, 303, 307, 308):
+                return status, path, body.decode("utf-8", "replace")
+            # A relative or absolute Location: keep talking to --url, only take the path.
+            location = urllib.parse.urlsplit(headers.get("Location", "/"))
+            path = location.path + (f"?{location.query}" if location.query else "")
+            data = referer = None
+        raise ProbeError(f"too many redirects: {steps}")
+
+    status, _, page = fetch("/admin/login/")
+    result["login_page_status"] = status
+    if status != 200:
+        return f"GET /admin/login/ answered {status}"
+    cookies = {c.name: c.value for c in jar}
+    result["csrf_cookie"] = "csrftoken" in cookies
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    token = found.group(1) if found else cookies.get("csrftoken")
+    if not token:
+        return "no CSRF token in the login page or cookies"
+    first_post_step = len(steps)
+    form = {"username": args.user, "password": args.password, "csrfmiddlewaretoken": token, "next": "/admin/"}
+    status, path, page = fetch(
+        "/admin/login/?next=/admin/",
+        data=urllib.parse.urlencode(form).encode(),
+        referer=f"http://{args.host}/admin/login/",
+    )
+    logged_in = "Site administration" in page or 'id="logout-form"' in page
+    result.update(post_status=steps[first_post_step]["status"], final_status=status, final_path=path)
+    result["logged_in"] = logged_in
+    if result["post_status"] == 503:
+        return "POST /admin/login/ answered 503: request bodies do not reach Django (NGINX Unit workaround missing?)"
+    if result["post_status"] == 403:
+        return "POST /admin/login/ answered 403: CSRF check failed (Host, Origin or CSRF_TRUSTED_ORIGINS?)"
+    if status != 200 or path.split("?")[0] != "/admin/" or not logged_in:
+        return f"not logged in: ended with {status} on {path} (wrong user or password?)"
+    return None
+
+
+def check_static(args, result):
+    status, headers, body = http_get(args.url, args.host, args.path)
+    result.update(
+        path=args.path,
+        status=status,
+        content_type=dict((k.lower(), v) for k, v in headers).get("content-type"),
+        bytes=len(body),
+        headers=dict(headers),
+    )
+    return None if status == 200 else f"GET {args.path} answered {status}"
+
+
+def http_url(value):
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme != "http" or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http://HOST[:PORT] URL")
+    return value
+
+
+def positive(value):
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive integer")
+    return int(value)
+
+
+def build_parser():
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", type=http_url, required=True, help="base URL, e.g. http://127.0.0.1:80")
+    common.add_argument("--host", required=True, help="Host header (must be in ALLOWED_HOSTS)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name, func, help_text):
+        sub = commands.add_parser(name, parents=[common], help=help_text)
+        sub.set_defaults(func=func)
+        return sub
+
+    sub = command("roundtrip", check_roundtrip, "message reaches its room, and only its room")
+    sub.add_argument("--url2", type=http_url, help="second app host for client A2 (cross-host check)")
+    sub = command("idle", check_idle, "connections survive being idle")
+    sub.add_argument("--seconds", type=positive, default=10)
+    sub = command("burst", check_burst, "N clients each send M messages at once, nothing is lost")
+    sub.add_argument("--clients", type=positive, default=50)
+    sub.add_argument("--messages", type=positive, default=20)
+    sub.add_argument("--timeout", type=positive, default=60)
+    sub = command("load", check_load, "steady WebSocket and HTTP traffic for a while")
+    sub.add_argument("--clients", type=positive, default=100)
+    sub.add_argument("--rooms", type=positive, default=10)
+    sub.add_argument("--seconds", type=positive, default=60)
+    sub.add_argument("--http-path", default="/chat/")
+    sub.add_argument("--http-rate", type=positive, default=20, help="HTTP GETs per second")
+    sub.add_argument("--drain", type=positive, default=10, help="seconds to wait for late deliveries")
+    sub = command("admin-login", check_admin_login, "log in to the Django admin")
+    sub.add_argument("--user", required=True)
+    sub.add_argument("--password", required=True)
+    sub = command("static", check_static, "a static file is served")
+    sub.add_argument("--path", default="/static/chat/site.css")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if getattr(args, "rooms", 1) > getattr(args, "clients", 1):
+        build_parser().error("--rooms must not exceed --clients")
+    result = {"check": args.command, "ok": False, "url": args.url, "host": args.host}
+    try:
+        reason = args.func(args, result)
+        if asyncio.iscoroutine(reason):
+            reason = asyncio.run(reason)
+    except ProbeError as exc:
+        reason = str(exc)
+    except Exception as exc:  # noqa: BLE001 - connection refused & co. are failed checks too
+        reason = describe(exc)
+    result["ok"] = reason is None
+    if reason is not None:
+        result["reason"] = reason
+    print(json.dumps(result))
+    return 0 if reason is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, unitchannels.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Connection options shared by every module talking to Unit's control API.
+    DOCUMENTATION = r'''
+options:
+  socket:
+    description:
+      - Path of Unit's control socket on the managed host.
+      - When neither O(socket) nor O(url) is set, C(/var/run/control.unit.sock) is used
+        (the default of the official packages, C(unitd --control unix:/var/run/control.unit.sock)).
+      - The socket is owned by root with mode C(0600), so tasks normally need C(become=true).
+    type: path
+  url:
+    description:
+      - Base URL of Unit's control API when unitd listens on TCP
+        (C(unitd --control 127.0.0.1:8443)), for example V(http://127.0.0.1:8443).
+      - Mutually exclusive with O(socket).
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for Unit to answer one request.
+      - Unit answers a configuration change only after it has started the new application
+        processes, so keep this comfortably above the application's start-up time.
+    type: int
+    default: 30
+requirements:
+  - NGINX Unit with its control API reachable from the managed host (tested against Unit 1.34.2).
+'''

@@ -1,0 +1,122 @@
+"""Entry point NGINX Unit runs for a Django Channels app deployed by unitchannels.deploy.
+
+Unit's application configuration names this module; it prepares the process, then hands every
+request to the real ASGI application:
+
+1. Secrets. UNITCHANNELS_ENV_FILE names a JSON file (mode 0400, owned by the app user) of
+   environment variables (DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL, ...). They are loaded into
+   os.environ here, so they never appear in Unit's configuration, which anyone with access to
+   the control socket can read back.
+
+2. The application. UNITCHANNELS_APP is "package.module:attribute" (":application" may be left
+   out). It is imported when this module is imported, so a broken release stops Unit from
+   starting the application (with the traceback in Unit's log, and Unit keeps the previous
+   configuration) instead of failing at the first request.
+
+3. The NGINX Unit 1.34 fix, when UNITCHANNELS_UNIT_134_FIX is true. Unit up to 1.34.x (seen with
+   1.34.2) hands an ASGI application one extra message after the last chunk of a request body:
+   another {"type": "http.request", "body": b"", "more_body": False}. The ASGI spec allows only
+   "http.disconnect" after a message with more_body False. Django 5.x waits for that disconnect,
+   trips over the extra message
+
+       AssertionError: Invalid ASGI message after request body: http.request
+
+   and every request with a body (a login form POST, say) ends in a 503. Reported as
+   nginx/unit#1561, fixed by nginx/unit#1563 in NGINX Unit 1.35.0. For "http" scopes the
+   wrapper swallows that stray empty message and waits for the next real one; WebSocket and
+   lifespan scopes pass through untouched. The deploy role turns it on only for Unit < 1.35.
+
+Standard library only.
+"""
+
+import importlib
+import json
+import logging
+import os
+
+__all__ = ["application", "wrap_receive"]
+
+TARGET_VARIABLE = "UNITCHANNELS_APP"
+ENV_FILE_VARIABLE = "UNITCHANNELS_ENV_FILE"
+FIX_VARIABLE = "UNITCHANNELS_UNIT_134_FIX"
+
+logger = logging.getLogger("unitchannels_loader")
+
+
+def _load_target(spec):
+    """Import "package.module:attribute" and return the attribute."""
+    if not spec:
+        raise RuntimeError(
+            f"{TARGET_VARIABLE} is not set: name the ASGI application to wrap, "
+            "for example mysite.asgi:application"
+        )
+    module_name, _, attribute = spec.partition(":")
+    module_name = module_name.strip()
+    attribute = attribute.strip() or "application"
+    if not module_name:
+        raise RuntimeError(f"{TARGET_VARIABLE}={spec!r} names no module")
+    target = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise RuntimeError(
+                f"{TARGET_VARIABLE}={spec!r}: module {module_name!r} has no "
+                f"attribute {attribute!r}"
+            ) from None
+    if not callable(target):
+        raise RuntimeError(f"{TARGET_VARIABLE}={spec!r} is not callable")
+    return target
+
+
+def wrap_receive(receive):
+    """Return a `receive` that hides stray empty http.request messages.
+
+    Only messages that arrive after the request body is complete and that
+    carry nothing (empty body, more_body False) are dropped: they are exactly
+    what Unit 1.34 adds, and carry no data an application could need.
+    """
+    body_complete = False
+
+    async def receive_without_stray_request():
+        nonlocal body_complete
+        while True:
+            message = await receive()
+            if message.get("type") != "http.request":
+                return message
+            more_body = message.get("more_body", False)
+            if body_complete and not more_body and not message.get("body"):
+                logger.debug("dropped an empty http.request after the request body")
+                continue  # wait for the next message, typically http.disconnect
+            if not more_body:
+                body_complete = True
+            return message
+
+    return receive_without_stray_request
+
+
+def _load_environment(path):
+    """Load the secrets file (a JSON object of strings) into os.environ."""
+    if not path:
+        return
+    try:
+        with open(path, encoding="utf-8") as handle:
+            values = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(f"{ENV_FILE_VARIABLE}={path!r} cannot be read: {exc}") from None
+    if not isinstance(values, dict):
+        raise RuntimeError(f"{ENV_FILE_VARIABLE}={path!r} does not hold a JSON object")
+    os.environ.update({str(key): str(value) for key, value in values.items()})
+
+
+# All of it now, at import: a missing secret or a broken release shows at app start.
+_load_environment(os.environ.get(ENV_FILE_VARIABLE, "").strip())
+_target = _load_target(os.environ.get(TARGET_VARIABLE, "").strip())
+_fix_unit_134 = os.environ.get(FIX_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+async def application(scope, receive, send):
+    """ASGI 3 entry point handed to NGINX Unit."""
+    if _fix_unit_134 and scope.get("type") == "http":
+        receive = wrap_receive(receive)
+    return await _target(scope, receive, send)
