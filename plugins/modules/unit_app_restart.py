@@ -1,8 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 
-# Copyright: (c) 2026, unitchannels.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -24,9 +24,8 @@ description:
     writes to O(log_file) meanwhile, and fails with the application's error and traceback
     when it could not start.
   - Always reports C(changed) (a restart is an action, not a state).
-version_added: 1.0.0
-author:
-  - unitchannels.deploy contributors
+version_added: 0.1.0
+author: unitchannels maintainers
 options:
   name:
     description:

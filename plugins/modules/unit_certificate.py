@@ -1,8 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 
-# Copyright: (c) 2026, unitchannels.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -25,9 +25,8 @@ description:
     module twice, before switching to upload and after switching to prune).
   - O(state=absent) deletes every C(NAME-*) bundle. If a listener still references one,
     the module fails and deletes nothing.
-version_added: 1.0.0
-author:
-  - unitchannels.deploy contributors
+version_added: 0.1.0
+author: unitchannels maintainers
 options:
   name:
     description:

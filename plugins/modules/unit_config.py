@@ -1,8 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 
-# Copyright: (c) 2026, unitchannels.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -30,9 +30,8 @@ description:
     Unit tells the reason. In both cases Unit keeps running the previous configuration.
   - To restart application processes when only code or the virtualenv changed, use
     M(unitchannels.deploy.unit_app_restart).
-version_added: 1.0.0
-author:
-  - unitchannels.deploy contributors
+version_added: 0.1.0
+author: unitchannels maintainers
 options:
   path:
     description:
@@ -62,6 +61,26 @@ options:
     type: str
     choices: [absent, present]
     default: present
+  merge:
+    description:
+      - Compose O(value) with what Unit holds at O(path) instead of replacing it. O(value) must
+        be an object; each of its members that is an object (V(listeners), V(routes),
+        V(applications), V(settings)...) is merged one level deep: the named entries it declares
+        replace the entries of the same name, and entries declared elsewhere (by other apps or
+        roles) stay. Other members replace the current ones.
+      - The composed configuration is then written in one request, so Unit validates and applies
+        it atomically.
+      - An empty V(routes) array (a fresh Unit) becomes an object of named route sets; a
+        non-empty routes array cannot be merged with named route sets and fails.
+    type: bool
+    default: false
+  remove:
+    description:
+      - With O(merge), paths relative to O(path) to remove from the composed value, for example
+        V(applications/old) or V(listeners/*:8081). Paths that do not exist are ignored.
+    type: list
+    elements: str
+    default: []
   log_file:
     description:
       - Unit's log file on the managed host, read (only the lines added by this task) when Unit
@@ -203,6 +222,9 @@ unit_log:
 '''
 
 
+import copy
+import json
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
     DEFAULT_LOG_FILE,
@@ -267,12 +289,42 @@ def explain_put_404(client, segments):
             % (describe_path(parent_path), describe_path(build_path(*missing))))
 
 
+def compose(current, value, remove):
+    """value merged one level deep into a copy of current, then the remove paths deleted."""
+    if not isinstance(value, dict):
+        raise UnitControlError('with merge, value must be an object, got %s' % type(value).__name__)
+    result = copy.deepcopy(current) if isinstance(current, dict) else {}
+    for key, member in value.items():
+        held = result.get(key)
+        if isinstance(member, dict) and isinstance(held, dict):
+            merged = dict(held)
+            merged.update(member)
+            result[key] = merged
+        elif isinstance(member, dict) and isinstance(held, list) and held:
+            raise UnitControlError(
+                '%s holds an array of %d entries, which cannot be merged with the named entries %s. '
+                'Convert it to named route sets (write it whole once), or do not use merge. %s'
+                % (key, len(held), ', '.join(sorted(member)), NOTHING_CHANGED))
+        else:
+            result[key] = member
+    for entry in remove:
+        segments = [part for part in entry.strip('/').split('/') if part]
+        parent = result
+        for part in segments[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if segments and isinstance(parent, dict):
+            parent.pop(segments[-1], None)
+    return result
+
+
 def main():
     argument_spec = unit_argument_spec()
     argument_spec.update(
         path=dict(type='str', default='/config'),
         value=dict(type='raw'),
         state=dict(type='str', default='present', choices=['absent', 'present']),
+        merge=dict(type='bool', default=False),
+        remove=dict(type='list', elements='str', default=[]),
         log_file=dict(type='path', default=DEFAULT_LOG_FILE),
     )
     module = AnsibleModule(
@@ -298,6 +350,14 @@ def main():
             desired = normalize_json(module.params['value'])
         except UnitControlError as e:
             module.fail_json(msg=e.msg)
+        if isinstance(desired, str) and desired.strip()[:1] in ('{', '['):
+            try:
+                json.loads(desired)
+            except ValueError:
+                pass
+            else:
+                module.warn('value is a string holding JSON text, so it is sent as one JSON string; '
+                            'use "{{ ... | from_json }}" to send it as an object or array')
 
     result = dict(changed=False, path=path, before=None, after=None, response=None)
 
@@ -319,6 +379,13 @@ def main():
         module.fail_json(msg='cannot read %s: %s' % (describe_path(path), msg), **result)
 
     result['before'] = current
+    if state == 'present' and module.params['merge']:
+        try:
+            desired = compose(current, desired, module.params['remove'])
+        except UnitControlError as e:
+            module.fail_json(msg=e.msg, **result)
+    elif module.params['remove']:
+        module.fail_json(msg='remove is only meaningful with merge: true', **result)
     if len(segments) == 1 and exists and state == 'absent' and is_empty_config(current):
         exists = False
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 
-# Copyright: (c) 2026, unitchannels.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
 
 """A fake NGINX Unit control API on a real unix socket (or TCP), for unit tests.
 
@@ -472,7 +472,8 @@ class FakeUnit(object):
                 self.slow_polls[name] = self.slow_start_polls
             # healthy restart: the old prototype goes away noisily, the new one starts
             self.log([
-                '%s [alert] %d#%d sendmsg(12, -1, -1, 1) failed (32: Broken pipe)' % (stamp, self._pid - 5, self._pid - 5),
+                '%s [alert] %d#%d sendmsg(12, -1, -1, 1) failed (32: Broken pipe)'
+                % (stamp, self._pid - 5, self._pid - 5),
                 '%s [info] %d#%d "%s" prototype started' % (stamp, self._pid, self._pid, name),
                 '%s [info] %d#%d "%s" application started' % (stamp, self._pid + 1, self._pid + 1, name),
             ])

@@ -73,13 +73,13 @@ class ChatSocket:
         self.addr = (parts.hostname, parts.port or 80)
         self.path = f"{parts.path.rstrip('/')}/ws/chat/{room}/"
         self.host = host
-        self.room = room
         self.close_code = None
         self.pings = 0
         self._closing = False
         self._queue = asyncio.Queue()
         self._write_lock = asyncio.Lock()
-        self._reader = self._writer = self._task = None
+        self._reader = self._writer = None
+        self.read_task = None  # runs _read_loop; done once the connection has ended
 
     async def connect(self):
         try:
@@ -88,7 +88,7 @@ class ChatSocket:
             if self._writer:
                 self._writer.close()
             raise
-        self._task = asyncio.create_task(self._read_loop())
+        self.read_task = asyncio.create_task(self._read_loop())
 
     async def _handshake(self):
         self._reader, self._writer = await asyncio.open_connection(*self.addr)
@@ -190,16 +190,16 @@ class ChatSocket:
             return None
 
     async def close(self):
-        if self._task is None or self._task.done():
+        if self.read_task is None or self.read_task.done():
             return
         self._closing = True
         try:
             await self._send_frame(OP_CLOSE, (1000).to_bytes(2, "big"))
         except OSError:
             pass
-        done, _ = await asyncio.wait({self._task}, timeout=2)  # the server's echo
+        done, _ = await asyncio.wait({self.read_task}, timeout=2)  # the server's echo
         if not done:
-            self._task.cancel()
+            self.read_task.cancel()
 
 
 async def open_sockets(host, targets):
@@ -251,7 +251,9 @@ async def check_roundtrip(args, result):
     if latencies[0] is None:
         return f"A1 (the sender) did not receive its own message within 5 s (close codes {result['dropped']})"
     if latencies[1] is None:
-        where = "on --url2: cross-host delivery through the channel layer failed" if args.url2 else "same host"
+        where = (
+            "on --url2: cross-host delivery through the channel layer failed" if args.url2 else "same host"
+        )
         return f"A2 did not receive the message within 5 s ({where})"
     if leaked is not None:
         return f"B1 in another room received {leaked!r}"
@@ -266,12 +268,16 @@ async def check_idle(args, result):
         # Stay idle (pongs only), but notice at once when a connection drops.
         start = time.monotonic()
         done, _ = await asyncio.wait(
-            [s._task for s in socks], timeout=args.seconds, return_when=asyncio.FIRST_COMPLETED
+            [s.read_task for s in socks], timeout=args.seconds, return_when=asyncio.FIRST_COMPLETED
         )
-        result.update(idle_seconds=round(time.monotonic() - start, 2), server_pings=sum(s.pings for s in socks))
+        result.update(
+            idle_seconds=round(time.monotonic() - start, 2), server_pings=sum(s.pings for s in socks)
+        )
         if done:
             result["dropped"] = dropped(socks)
-            return f"a connection was closed with code {result['dropped']} after {result['idle_seconds']} s idle"
+            return (
+                f"a connection was closed with code {result['dropped']} after {result['idle_seconds']} s idle"
+            )
         text = f"after idle {room}"
         await socks[0].send(text)
         latencies = await asyncio.gather(*(wait_for_message(s, text, 5) for s in socks))
@@ -279,7 +285,8 @@ async def check_idle(args, result):
     finally:
         await close_all(socks)
     if None in latencies:
-        return f"not every client received the message sent after {args.seconds} s idle (close codes {result['dropped']})"
+        codes = result["dropped"]
+        return f"not every client received the message sent after {args.seconds} s idle (close codes {codes})"
     return None
 
 
@@ -303,21 +310,24 @@ async def check_burst(args, result):
     room = f"burst_{run}"
     result.update(room=room, clients=n, messages=m, sent=0, expected_deliveries=n * n * m)
     socks = await open_sockets(args.host, [(args.url, room)] * n)
-    send_errors = []
+    send_errors = 0
 
     async def sender(i, sock):
+        nonlocal send_errors
         for k in range(m):
             try:
                 await sock.send(f"{run} {i} {k}")
-            except OSError as exc:
-                send_errors.append(describe(exc))
+            except OSError:  # the connection is gone: collect() reports it
+                send_errors += 1
                 return
             result["sent"] += 1
+
+    def stop(count):
+        return count >= n * m or time.monotonic() > deadline
 
     start = time.monotonic()
     deadline = start + args.timeout
     try:
-        stop = lambda count: count >= n * m or time.monotonic() > deadline  # noqa: E731
         counts = await asyncio.gather(
             *(collect(s, f"{run} ", stop) for s in socks), *(sender(i, s) for i, s in enumerate(socks))
         )
@@ -332,7 +342,7 @@ async def check_burst(args, result):
         lost=n * n * m - received,
         duplicates=sum(d for _, d in counts),
         clients_complete=sum(c == n * m for c, _ in counts),
-        send_errors=len(send_errors),
+        send_errors=send_errors,
     )
     if result["lost"]:
         return f"{result['lost']} of {n * n * m} deliveries missing after {result['seconds']} s"
@@ -358,7 +368,7 @@ async def check_load(args, result):
     result.update(clients=args.clients, rooms=args.rooms, seconds=args.seconds, http_rate=args.http_rate)
     socks = await open_sockets(args.host, [(args.url, rooms[r]) for r in members])
     sent = [0] * args.rooms
-    web = {"ok": 0, "failed": 0, "statuses": {}, "errors": [], "latencies": []}
+    web = {"ok": 0, "failed": 0, "statuses": {}, "errors": {}, "latencies": []}
     start = time.monotonic()
     state = {"sending": True, "deadline": start + args.seconds + args.drain + 5}
 
@@ -381,10 +391,11 @@ async def check_load(args, result):
         else:
             error = None if status < 400 else f"HTTP {status}"
         web["latencies"].append(time.monotonic() - begin)
-        web["statuses"][str(status)] = web["statuses"].get(str(status), 0) + 1
+        key = str(status or "error")
+        web["statuses"][key] = web["statuses"].get(key, 0) + 1
         web["ok" if error is None else "failed"] += 1
-        if error and len(web["errors"]) < 5:
-            web["errors"].append(error)
+        if error:
+            web["errors"][error] = web["errors"].get(error, 0) + 1
 
     async def http_loop():
         # Fixed schedule; each request runs in a thread so a slow answer does not delay the next.
@@ -399,7 +410,10 @@ async def check_load(args, result):
         state.update(sending=False, deadline=time.monotonic() + args.drain)
 
     def stop_for(room):
-        return lambda count: (not state["sending"] and count >= sent[room]) or time.monotonic() > state["deadline"]
+        def stop(count):  # everything sent to the room has arrived, or time is up
+            return (not state["sending"] and count >= sent[room]) or time.monotonic() > state["deadline"]
+
+        return stop
 
     try:
         results = await asyncio.gather(
@@ -429,14 +443,12 @@ async def check_load(args, result):
         duplicates=sum(d for _, d in counts),
         ws_disconnects=ws_disconnects,
     )
-    problems = []
-    if web["failed"]:
-        problems.append(f"{web['failed']} HTTP requests failed")
-    if result["lost"]:
-        problems.append(f"{result['lost']} of {expected} WebSocket deliveries lost")
-    if ws_disconnects:
-        problems.append(f"{ws_disconnects} WebSocket disconnects")
-    return "; ".join(problems) if web["failed"] or result["lost"] else None
+    if web["failed"] or result["lost"]:
+        return (
+            f"{web['failed']} HTTP requests failed, {result['lost']} of {expected} WebSocket deliveries"
+            f" lost, {ws_disconnects} WebSocket disconnects"
+        )
+    return None
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -496,7 +508,9 @@ def check_admin_login(args, result):
     result.update(post_status=steps[first_post_step]["status"], final_status=status, final_path=path)
     result["logged_in"] = logged_in
     if result["post_status"] == 503:
-        return "POST /admin/login/ answered 503: request bodies do not reach Django (NGINX Unit workaround missing?)"
+        return (
+            "POST /admin/login/ answered 503: the body did not reach Django (NGINX Unit workaround missing?)"
+        )
     if result["post_status"] == 403:
         return "POST /admin/login/ answered 403: CSRF check failed (Host, Origin or CSRF_TRUSTED_ORIGINS?)"
     if status != 200 or path.split("?")[0] != "/admin/" or not logged_in:
@@ -565,9 +579,10 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if getattr(args, "rooms", 1) > getattr(args, "clients", 1):
-        build_parser().error("--rooms must not exceed --clients")
+        parser.error("load: --rooms must not exceed --clients")  # exits 2, like argparse's own errors
     result = {"check": args.command, "ok": False, "url": args.url, "host": args.host}
     try:
         reason = args.func(args, result)

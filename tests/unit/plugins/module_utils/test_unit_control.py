@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 
-# Copyright: (c) 2026, unitchannels.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
 
 from __future__ import absolute_import, division, print_function
 
@@ -205,7 +205,8 @@ def test_connect_errors_are_named(workdir):
     assert '/run/x.sock' in client._connection_error(OSError(errno.ENOENT, 'No such file'))
     assert 'did not answer' in client._connection_error(socket.timeout('timed out'))
     tcp = uc.UnitClient(url='http://127.0.0.1:1')
-    assert 'connection refused by http://127.0.0.1:1' in tcp._connection_error(ConnectionRefusedError(errno.ECONNREFUSED, 'x'))
+    refused = ConnectionRefusedError(errno.ECONNREFUSED, 'x')
+    assert 'connection refused by http://127.0.0.1:1' in tcp._connection_error(refused)
 
 
 def test_tcp_connection_refused():

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 
-# Copyright: (c) 2026, unitchannels.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
 
 from __future__ import absolute_import, division, print_function
 

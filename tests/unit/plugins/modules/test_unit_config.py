@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 
-# Copyright: (c) 2026, unitchannels.deploy contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
 
 from __future__ import absolute_import, division, print_function
 
@@ -353,3 +353,65 @@ def test_over_tcp(run_module, workdir, recorded):
         assert f.config['listeners'] == {'*:8000': {'pass': 'routes'}}
     finally:
         f.stop()
+
+
+def test_json_text_value_warns(run_module, configured, unit_args, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(unit_config.AnsibleModule, 'warn', lambda self, w: warnings.append(w))
+    result = run(run_module, unit_args, path='/config/listeners/*:81', value='{"pass": "routes"}')
+    assert result['changed'] is True
+    assert warnings and 'from_json' in warnings[0]
+    assert configured.writes[0].json == '{"pass": "routes"}'
+
+
+# ---------------------------------------------------------------------------
+# merge: several apps share one Unit, each declaring only its own entries
+
+OTHER_APP = {'type': 'python 3.11', 'path': '/srv/other', 'module': 'other.asgi'}
+
+
+def test_merge_keeps_entries_declared_elsewhere(run_module, configured, unit_args, recorded):
+    result = run(run_module, unit_args, merge=True,
+                 value={'applications': {'other': OTHER_APP}, 'listeners': {'*:81': {'pass': 'applications/other'}}})
+    assert result['changed'] is True and not result['failed']
+    held = configured.config
+    assert held['applications']['djangochannels'] == APP
+    assert held['applications']['other'] == OTHER_APP
+    assert held['listeners']['*:80'] == recorded.djangochannels_config['listeners']['*:80']
+    assert held['routes'] == recorded.djangochannels_config['routes']
+    # one atomic write of the whole composed configuration
+    assert [(r.method, r.raw_path) for r in configured.writes] == [('PUT', '/config')]
+
+
+def test_merge_unchanged_sends_no_write(run_module, configured, unit_args):
+    result = run(run_module, unit_args, merge=True, value={'applications': {'djangochannels': APP}})
+    assert result['changed'] is False
+    assert configured.writes == []
+
+
+def test_merge_turns_empty_routes_array_into_named_sets(run_module, fake, unit_args, recorded):
+    assert fake.config['routes'] == []
+    routes = {'app': [{'action': {'return': 204}}]}
+    result = run(run_module, unit_args, merge=True, value={'routes': routes})
+    assert result['changed'] is True and not result['failed']
+    assert fake.config['routes'] == routes
+
+
+def test_merge_refuses_non_empty_routes_array(run_module, configured, unit_args):
+    result = run(run_module, unit_args, merge=True, value={'routes': {'app': [{'action': {'return': 204}}]}})
+    assert result['failed']
+    assert 'routes holds an array of 2 entries' in result['msg']
+    assert configured.writes == []
+
+
+def test_merge_remove_deletes_named_entries(run_module, configured, unit_args, recorded):
+    run(run_module, unit_args, merge=True, value={'applications': {'other': OTHER_APP}})
+    result = run(run_module, unit_args, merge=True, value={}, remove=['applications/other', 'listeners/*:9999'])
+    assert result['changed'] is True and not result['failed']
+    assert 'other' not in configured.config['applications']
+    assert configured.config['applications']['djangochannels'] == APP
+
+
+def test_remove_without_merge_is_refused(run_module, configured, unit_args):
+    result = run(run_module, unit_args, value={}, remove=['applications/other'])
+    assert result['failed'] and 'only meaningful with merge' in result['msg']
