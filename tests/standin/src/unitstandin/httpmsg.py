@@ -74,17 +74,16 @@ def normalize_path(raw):
     b = raw.encode("latin-1")
     out = bytearray()
     i = 0
+    hexdigits = b"0123456789abcdefABCDEF"
     while i < len(b):
         c = b[i]
-        if c == 0x25 and i + 2 < len(b) + 0 and i + 2 <= len(b) - 1 + 0:
-            try:
-                out.append(int(b[i + 1:i + 3].decode("ascii"), 16))
-                i += 3
-                continue
-            except ValueError:
-                raise BadRequest()
         if c == 0x25:
-            raise BadRequest()
+            pair = b[i + 1:i + 3]
+            if len(pair) != 2 or any(x not in hexdigits for x in pair):
+                raise BadRequest()
+            out.append(int(pair, 16))
+            i += 3
+            continue
         out.append(c)
         i += 1
     path = bytes(out).decode("utf-8", "surrogateescape")
