@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Platforms of the molecule runs (narrow with MOLECULE_DISTROS=debian12).
 export MOLECULE_DISTROS ?= debian12 debian13
 # Every scenario, in the order `make test` runs them.
-SCENARIOS ?= unit
+SCENARIOS ?= unit default multihost
 PLAYBOOKS := $(wildcard site.yml playbooks/*.yml)
 
 .PHONY: help test test-scenario lint pytest molecule prepare venv docker images unit-repo demo demo-down clean
@@ -34,6 +34,7 @@ unit-repo: ## Build the local apt repository of NGINX Unit packages (stand-in un
 	@tests/standin/build-repo.sh $(CURDIR)/.cache/unit-repo
 
 prepare: venv images unit-repo
+	@scripts/ensure-browser.sh
 
 lint: venv ## yamllint, ansible-lint (production profile), syntax check of every playbook
 	@echo "==> yamllint"
@@ -55,6 +56,12 @@ molecule: prepare ## Every molecule scenario (create, converge, idempotence, ver
 test-scenario: prepare ## One scenario: make test-scenario SCENARIO=<name>
 	@test -n "$(SCENARIO)" || { echo "make test-scenario needs SCENARIO=<name> (one of: $(SCENARIOS))" >&2; exit 2; }
 	@scripts/molecule-run.sh "$(SCENARIO)"
+
+demo: prepare ## The chat app in a local Debian 12 container; prints its URL
+	@scripts/demo.sh up
+
+demo-down: ## Remove the demo container
+	@scripts/demo.sh down
 
 clean: ## Remove the virtualenv and caches (images are kept)
 	rm -rf $(VENV) .cache .ansible .pytest_cache

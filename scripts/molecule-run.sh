@@ -19,7 +19,15 @@ if [ "${#distros[@]}" -eq 1 ]; then
 fi
 start=$(date +%s)
 echo "==> molecule test -s $scenario (platforms: ${distros[*]})"
+log=.cache/molecule-$scenario.log
+mkdir -p .cache
 rc=0
-molecule test -s "$scenario" "${args[@]}" || rc=$?
+molecule test -s "$scenario" "${args[@]}" 2>&1 | tee "$log" || rc=$?
+# The scenarios' secrets start with "molecule-" and must never reach the play output (no_log).
+if [ $rc = 0 ] && grep -nE 'molecule-(test-secret|redis-pw|admin-pw)-' "$log" >/dev/null; then
+  echo "molecule-run: a secret of the scenario appears in the play output ($log):" >&2
+  grep -nE 'molecule-(test-secret|redis-pw|admin-pw)-' "$log" | cut -c1-200 >&2
+  rc=1
+fi
 echo "==> molecule scenario $scenario: $([ $rc = 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - start ))s"
 exit $rc

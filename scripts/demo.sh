@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make demo / make demo-down: the chat app in a local Debian 12 container, deployed by site.yml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name=unitchannels-demo
+port=${DEMO_PORT:-8000}
+image=${MOLECULE_IMAGE_DEBIAN12:-unitchannels-systemd:debian12}
+
+if [ "${1:-up}" = down ]; then
+  docker rm -f "$name" >/dev/null 2>&1 && echo "==> Demo container removed" || echo "==> No demo container"
+  exit 0
+fi
+
+if curl -fsS --max-time 5 -o /dev/null https://packages.nginx.org/unit/; then
+  source=official
+  echo "==> NGINX Unit: official packages from packages.nginx.org"
+else
+  source=custom
+  echo "==> NGINX Unit: packages.nginx.org cannot be reached; using the offline TEST STAND-IN packages"
+  echo "    (tests/standin: they behave like Unit 1.34.2 on the control API but are not NGINX Unit)"
+fi
+
+if [ -z "$(docker ps -q -f name="^$name\$")" ]; then
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  echo "==> Starting the demo container $name ($image), port 80 published on 127.0.0.1:$port"
+  docker run -d --name "$name" --hostname "$name" \
+    --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    -v /sys/fs/cgroup:/sys/fs/cgroup:ro --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
+    -v "$PWD/.cache/unit-repo:/srv/unit-repo:ro" -p "127.0.0.1:$port:80" \
+    "$image" /lib/systemd/systemd >/dev/null
+  docker exec "$name" systemctl is-system-running --wait >/dev/null || true
+fi
+
+# A secret key made once for this checkout's demo (never committed).
+mkdir -p .cache
+[ -s .cache/demo-vars.yml ] || python3 -c 'import secrets; print("channels_app_secret_key: " + secrets.token_urlsafe(50))' >.cache/demo-vars.yml
+chmod 600 .cache/demo-vars.yml
+
+echo "==> ansible-playbook site.yml -i inventory/demo"
+ansible-playbook site.yml -i inventory/demo/hosts.yml -e "unit_source=$source" -e @.cache/demo-vars.yml \
+  -e "channels_app_pip_ca_file=${MOLECULE_EXTRA_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}"
+
+cat <<MSG
+
+==> The chat is served by NGINX Unit$([ "$source" = custom ] && echo " (TEST STAND-IN packages)") at:
+      http://127.0.0.1:$port/chat/
+    Open a room in two browser tabs and type in one. Tear down with: make demo-down
+MSG
