@@ -23,7 +23,7 @@ image="${IMAGE_PREFIX:-unitchannels-systemd}:${distro}"
 packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,procps,iproute2,gnupg,sudo
 
 here=$(cd "$(dirname "$0")" && pwd)
-recipe=$( { cat "$0"; echo "$suite $mirror $packages"; } | sha256sum | cut -c1-16)
+recipe=$( { cat "$0" "$here/configure-rootfs.sh"; echo "$suite $mirror $packages"; } | sha256sum | cut -c1-16)
 
 if [ "$(docker image inspect -f '{{ index .Config.Labels "unitchannels.recipe" }}' "$image" 2>/dev/null || true)" = "$recipe" ]; then
   echo "==> $image is up to date (recipe $recipe)"

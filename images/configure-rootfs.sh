@@ -22,3 +22,6 @@ echo "unitchannels-test" >"$root/etc/hostname"
 : >"$root/etc/machine-id"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* \
        "$root"/usr/share/man/* "$root"/usr/share/locale/*
+# The package lists are gone: date their directory in the past, so that apt's "cache_valid_time"
+# sees them as stale (as in any published image) and refreshes them before the first install.
+touch -d @0 "$root/var/lib/apt/lists"

@@ -182,6 +182,8 @@ class Proc:
         self.dead = False
         self.active = 0
         self.conns = set()
+        self.proto = None
+        self.chan_closed = False
         self.idle_since = asyncio.get_running_loop().time()
         self.ready_fut = asyncio.get_running_loop().create_future()
 
@@ -332,11 +334,12 @@ class App:
         if op == "spawned":
             fut = self.pending.pop(0) if self.pending else None
             proc = Proc(self, msg["pid"])
+            proc.proto = proto
             if not fds:
                 return
             proc.chan = Channel(socket.socket(fileno=fds[0]),
                                 lambda m, f, p=proc: self._proc_msg(p, m, f),
-                                lambda p=proc: self._proc_gone(p))
+                                lambda p=proc: self._proc_chan_closed(p))
             for fd in fds[1:]:
                 os.close(fd)
             self.procs.append(proc)
@@ -363,6 +366,10 @@ class App:
             if not proc.ready_fut.done():
                 proc.ready_fut.set_result(True)
             self._wake()
+        elif op == "retire":
+            proc.ready = False
+            proc.chan.send({"op": "quit"})
+            self._wake()
         elif op == "done":
             cid = msg.get("id")
             if cid in proc.conns:
@@ -373,6 +380,16 @@ class App:
                     proc.idle_since = asyncio.get_running_loop().time()
                 self.m.router.app_request_done(cid, msg.get("status", 0),
                                                msg.get("bytes", 0))
+
+    def _proc_chan_closed(self, proc):
+        """The channel closes a moment before the prototype reports the
+        exit; stop dispatching now, account for the exit when the
+        prototype has logged it ("app process N exited with code C")."""
+        proc.ready = False
+        proc.chan_closed = True
+        if proc.proto is None or proc.proto.dead:
+            self._proc_gone(proc)
+        self._wake()
 
     def _proc_gone(self, proc):
         if proc.dead:
@@ -564,7 +581,7 @@ class AppManager:
                 proto.exit_fut.set_result(code)
             app = proto.app
             for p in list(app.procs):
-                if p.ready_fut is not None and not p.ready:
+                if p.proto is proto and (p.chan_closed or not p.ready):
                     app._proc_gone(p)
             while app.pending:
                 f = app.pending.pop()
@@ -607,8 +624,14 @@ class AppManager:
         if app is None:
             return False
         new = App(self, name, app.conf, app.module)
-        await app.stop()
+        # Requests arriving meanwhile wait for the new processes instead of
+        # getting a 503 from the stopping ones.
+        new.starting += 1
         self.apps[name] = new
+        try:
+            await app.stop()
+        finally:
+            new.starting -= 1
         await new.start()
         return True
 

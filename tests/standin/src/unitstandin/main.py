@@ -7,6 +7,7 @@ import asyncio
 import grp
 import os
 import pwd
+import re
 import signal
 import socket
 import sys
@@ -268,12 +269,17 @@ class Runtime:
             finally:
                 os.umask(old)
             if not path.startswith("\0"):
-                os.chmod(path, int(self.opts["control_mode"], 8))
+                # strtoul(mode, NULL, 8), as unitd parses it ("600" = 0600)
+                digits = re.match(r"\s*[0-7]*", self.opts["control_mode"]).group(0)
+                os.chmod(path, int(digits.strip() or "0", 8))
                 uid = gid = -1
-                if self.opts["control_user"]:
-                    uid = pwd.getpwnam(self.opts["control_user"]).pw_uid
-                if self.opts["control_group"]:
-                    gid = grp.getgrnam(self.opts["control_group"]).gr_gid
+                try:
+                    if self.opts["control_user"]:
+                        uid = pwd.getpwnam(self.opts["control_user"]).pw_uid
+                    if self.opts["control_group"]:
+                        gid = grp.getgrnam(self.opts["control_group"]).gr_gid
+                except KeyError as e:
+                    raise SystemExit("control socket owner not found: %s" % e)
                 if uid != -1 or gid != -1:
                     os.chown(path, uid, gid)
         else:

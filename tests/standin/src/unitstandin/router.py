@@ -10,10 +10,10 @@ through a socketpair instead.
 
 import asyncio
 import base64
-import errno
+import grp
+import ipaddress
 import os
 import pwd
-import grp
 import socket
 import ssl
 import stat
@@ -23,8 +23,8 @@ from . import SERVER, SERVER_NO_VERSION
 from . import static as st
 from .httpmsg import BadRequest, error_page, http_date, parse_head, response, MAX_HEAD
 from .log import log
-from .validate import decode_uri, pass_segments, parse_addr_pattern, parse_sockaddr, template_vars
-import ipaddress
+from .validate import (decode_uri, pass_segments, parse_addr_pattern, parse_sockaddr,
+                       template_vars)
 
 HTTP_DEFAULTS = {
     "header_read_timeout": 30, "body_read_timeout": 30, "send_timeout": 30,
@@ -33,6 +33,11 @@ HTTP_DEFAULTS = {
 }
 WS_DEFAULTS = {"read_timeout": 60, "keepalive_interval": 30,
                "max_frame_size": 1048576}
+
+
+# Returned by handlers that already finished the request themselves (it
+# went to an application, or failed there).
+DONE = object()
 
 
 class Stats:
@@ -706,12 +711,17 @@ class HttpConn(asyncio.Protocol):
         return keep
 
     def finish(self, keep):
+        if keep is DONE:
+            return
         if self.req is not None:
             self.router.access(self.req)
         self.req = None
+        if self.handed_off:
+            return
         if not keep:
-            self.closed = True
-            self.router.stats.closed += 1
+            if not self.closed:
+                self.closed = True
+                self.router.stats.closed += 1
             self.close()
             return
         self.busy = False
@@ -832,7 +842,7 @@ class HttpConn(asyncio.Protocol):
             result = self.router.route(self.req, action.target, resp_headers)
             if result[0] == "app":
                 await self.to_app(result[1], self.req.head, resp_headers)
-                return None
+                return DONE
             if result[0] == "action":
                 return await self.do_action(result[1], keep, resp_headers)
             return self.send(result[1], [("Content-Type", "text/html")],
@@ -919,7 +929,7 @@ class HttpConn(asyncio.Protocol):
         }
         self.buf.clear()
         if self.tls:
-            fd = self.relay()
+            fd = await self.relay()
         else:
             fd = os.dup(self.transport.get_extra_info("socket").fileno())
         try:
@@ -938,48 +948,34 @@ class HttpConn(asyncio.Protocol):
             # router's descriptor does not close it.
             self.transport.close()
 
-    def relay(self):
+    async def relay(self):
         """TLS: hand the application one end of a socketpair and copy the
-        decrypted bytes both ways."""
+        decrypted bytes both ways; returns the descriptor to hand over."""
         a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        loop = asyncio.get_running_loop()
-        tls_transport = self.transport
-        outer = self
+        tls = self.transport
 
-        class Inner(asyncio.Protocol):
-            def connection_made(self, tr):
-                self.tr = tr
+        class Plain(asyncio.Protocol):
+            """The router's end of the socketpair."""
 
             def data_received(self, data):
-                if not tls_transport.is_closing():
-                    tls_transport.write(data)
+                if not tls.is_closing():
+                    tls.write(data)
 
             def connection_lost(self, exc):
-                if not tls_transport.is_closing():
-                    tls_transport.close()
+                if not tls.is_closing():
+                    tls.close()
 
-        inner = Inner()
+        plain, _ = await asyncio.get_running_loop().connect_accepted_socket(
+            Plain, sock=a)
 
-        def forward(data):
-            if not inner_tr.is_closing():
-                inner_tr.write(data)
+        def from_client(data):
+            if not plain.is_closing():
+                plain.write(data)
 
-        inner_tr, _ = None, None
-
-        async def setup():
-            nonlocal inner_tr
-            inner_tr, _p = await loop.connect_accepted_socket(lambda: inner, sock=a)
-        task = loop.create_task(setup())
-
-        def on_data(data):
-            if inner_tr is None:
-                task.add_done_callback(lambda t: forward(data))
-            else:
-                forward(data)
-
-        outer.data_received = on_data
-        outer.connection_lost = lambda exc: inner_tr is not None and inner_tr.close()
-        tls_transport.resume_reading()
+        # From now on this connection object only relays.
+        self.data_received = from_client
+        self.connection_lost = lambda exc: plain.close()
+        tls.resume_reading()
         fd = os.dup(b.fileno())
         b.close()
         return fd
@@ -1005,5 +1001,3 @@ def _is_websocket(head):
     return ("upgrade" in conn and bool(head.header("sec-websocket-key"))
             and (head.header("sec-websocket-version") or "") == "13")
 
-
-__all__ = ["Router", "BindError", "errno"]

@@ -520,6 +520,7 @@ class AppServer:
         self.quit = None
         self.lifespan = None
         self.requests_done = 0
+        self.retiring = False
         limits = cfg.get("limits") or {}
         self.max_requests = limits.get("requests")
         self.timeout = limits.get("timeout")
@@ -620,8 +621,15 @@ class AppServer:
                                      "bytes": conn.bytes_sent})
             except OSError:
                 pass
-            if self.max_requests and self.requests_done >= self.max_requests:
-                self.stop()
+            if (self.max_requests and self.requests_done >= self.max_requests
+                    and not self.retiring):
+                # limits.requests: unitd stops dispatching to this process and
+                # answers with "quit", after any request already on its way.
+                self.retiring = True
+                try:
+                    send_msg(self.chan, {"op": "retire"})
+                except OSError:
+                    self.stop()
 
     def scope_base(self, conn, type_, scheme):
         m = conn.msg
@@ -894,7 +902,9 @@ class HttpRequest:
 
     def send_headers(self):
         extra = []
-        if self.content_length is None and self.conn.msg["version"] == "1.1":
+        if self.status in (204, 304) or self.status < 200:
+            self.head_only = True          # these never carry a body
+        elif self.content_length is None and self.conn.msg["version"] == "1.1":
             # Unit sends the headers before it knows the body length.
             self.chunked = True
             extra.append(("Transfer-Encoding", "chunked"))

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Build a flat apt repository of NGINX Unit packages for the molecule tests:
+#
+#   tests/standin/build-repo.sh OUTDIR
+#   -> OUTDIR/*.deb, Packages, Packages.gz, Release
+#      usable as: deb [trusted=yes] file:/srv/unit-repo ./
+#
+# With UNIT_PACKAGES_DIR=DIR (a directory of .deb files, e.g. the real
+# packages from packages.nginx.org) those are indexed instead.  Otherwise the
+# offline TEST STAND-IN is built from tests/standin (unit, unit-python3.11,
+# unit-python3.13; Architecture: all) with dpkg-deb; it is rebuilt only when
+# its sources change (content hash in OUTDIR/.standin-hash).
+set -euo pipefail
+
+out=${1:?usage: build-repo.sh OUTDIR}
+here=$(cd "$(dirname "$0")" && pwd)
+version=1.34.2-1~standin
+pythons="3.11 3.13"
+py=$(command -v python3 || echo /usr/bin/python3)
+
+die() { echo "build-repo: $*" >&2; exit 1; }
+command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb is needed (Debian package dpkg)"
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+if [ -n "${UNIT_PACKAGES_DIR:-}" ]; then
+  [ -d "$UNIT_PACKAGES_DIR" ] || die "UNIT_PACKAGES_DIR=$UNIT_PACKAGES_DIR is not a directory"
+  shopt -s nullglob
+  debs=("$UNIT_PACKAGES_DIR"/*.deb)
+  [ ${#debs[@]} -gt 0 ] || die "no .deb files in UNIT_PACKAGES_DIR=$UNIT_PACKAGES_DIR"
+  rm -f "$out"/*.deb "$out/.standin-hash"
+  cp -f "${debs[@]}" "$out/"
+  UNIT_REPO_DESCRIPTION="NGINX Unit packages from $UNIT_PACKAGES_DIR" "$py" "$here/tools/aptrepo.py" "$out"
+  echo "==> NGINX Unit packages: ${#debs[@]} .deb from UNIT_PACKAGES_DIR=$UNIT_PACKAGES_DIR"
+  exit 0
+fi
+
+echo "==> NGINX Unit packages: offline TEST STAND-IN (set UNIT_PACKAGES_DIR=... for real packages)"
+
+# Content hash of everything that ends up in the packages.
+hash=$(cd "$here" && find build-repo.sh src debian tools README.md -type f \
+         ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z \
+       | xargs -0 sha256sum | sha256sum | cut -c1-16)
+if [ "$(cat "$out/.standin-hash" 2>/dev/null)" = "$hash" ] \
+   && [ -f "$out/Packages" ] && [ -f "$out/unit_${version}_all.deb" ]; then
+  exit 0
+fi
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/unit-standin-build.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+rm -f "$out"/*.deb "$out/Packages" "$out/Packages.gz" "$out/Release" "$out/.standin-hash"
+
+# Fixed timestamps: the same sources give the same packages.
+epoch=${SOURCE_DATE_EPOCH:-$(cd "$here" && git log -1 --format=%ct 2>/dev/null || echo 1735689600)}
+export SOURCE_DATE_EPOCH=$epoch
+
+finish_pkg() {  # dir control-template name [short]
+  local root=$1 template=$2 name=$3 short=${4:-}
+  local size
+  find "$root" -type d -exec chmod 0755 {} +
+  size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+  sed -e "s/@VERSION@/$version/g" -e "s/@SIZE@/$size/g" -e "s/@SHORT@/$short/g" \
+      "$here/debian/$template" > "$root/DEBIAN/control"
+  (cd "$root" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' \
+     | LC_ALL=C sort | xargs -r md5sum > DEBIAN/md5sums)
+  chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
+  find "$root" -exec touch -h -d "@$epoch" {} +
+  dpkg-deb --root-owner-group -Zxz --build "$root" "$out/${name}_${version}_all.deb" >/dev/null
+}
+
+# --- unit ---
+u="$stage/unit"
+install -d "$u/DEBIAN" "$u/usr/sbin" "$u/usr/lib/unit/standin/unitstandin" \
+           "$u/usr/lib/unit/modules" "$u/usr/lib/unit/debug-modules" \
+           "$u/lib/systemd/system" "$u/etc/logrotate.d" "$u/var/lib/unit" \
+           "$u/usr/share/doc/unit"
+install -m 0755 "$here/src/unitd" "$u/usr/sbin/unitd"
+ln -s unitd "$u/usr/sbin/unitd-debug"
+install -m 0644 "$here"/src/unitstandin/*.py "$u/usr/lib/unit/standin/unitstandin/"
+install -m 0644 "$here/debian/unit.service" "$here/debian/unit-debug.service" \
+                "$u/lib/systemd/system/"
+install -m 0644 "$here/debian/unit.logrotate" "$u/etc/logrotate.d/unit"
+install -m 0644 "$here/README.md" "$u/usr/share/doc/unit/README.standin.md"
+install -m 0644 "$here/debian/copyright" "$u/usr/share/doc/unit/copyright"
+for s in preinst postinst prerm postrm; do
+  install -m 0755 "$here/debian/unit.$s" "$u/DEBIAN/$s"
+done
+echo /etc/logrotate.d/unit > "$u/DEBIAN/conffiles"
+chmod 0644 "$u/DEBIAN/conffiles"
+finish_pkg "$u" unit.control unit
+
+# --- unit-python3.X ---
+for short in $pythons; do
+  p="$stage/unit-python$short"
+  ex="$p/usr/share/doc/unit-python$short/examples"
+  install -d "$p/DEBIAN" "$p/usr/lib/unit/modules" "$p/usr/lib/unit/debug-modules" \
+             "$ex/python-app"
+  for d in modules debug-modules; do
+    printf '%s\n' "# NGINX Unit TEST STAND-IN module marker (not a shared object)." \
+                  "# unitd runs Python $short applications with this interpreter" \
+                  "# (or with <home>/bin/python$short when the app sets \"home\")." \
+                  "interpreter=/usr/bin/python$short" > "$p/usr/lib/unit/$d/python$short.unit.so"
+    chmod 0644 "$p/usr/lib/unit/$d/python$short.unit.so"
+  done
+  sed "s/@SHORT@/$short/g" "$here/debian/unit-python.example.config" > "$ex/unit.config"
+  install -m 0644 "$here/debian/unit-python.example-app.py" "$ex/python-app/wsgi.py"
+  chmod 0644 "$ex/unit.config"
+  install -m 0644 "$here/debian/copyright" "$p/usr/share/doc/unit-python$short/copyright"
+  sed "s/@SHORT@/$short/g" "$here/debian/unit-python.preinst" > "$p/DEBIAN/preinst"
+  chmod 0755 "$p/DEBIAN/preinst"
+  finish_pkg "$p" unit-python.control "unit-python$short" "$short"
+done
+
+UNIT_REPO_DESCRIPTION="NGINX Unit TEST STAND-IN packages (not NGINX Unit)" \
+  "$py" "$here/tools/aptrepo.py" "$out"
+echo "$hash" > "$out/.standin-hash"

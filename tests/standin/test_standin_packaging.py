@@ -1,0 +1,155 @@
+"""build-repo.sh: the stand-in packages, the flat apt repository, the
+rebuild-only-on-change hash and UNIT_PACKAGES_DIR.
+
+STANDIN_DOCKER_IMAGE=unitchannels-systemd:debian12 additionally installs the
+packages in a systemd container (opt-in: it needs a Docker engine)."""
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from standin_helpers import HERE
+
+BUILD = HERE / "build-repo.sh"
+VERSION = "1.34.2-1~standin"
+STANDIN_LINE = ("==> NGINX Unit packages: offline TEST STAND-IN "
+                "(set UNIT_PACKAGES_DIR=... for real packages)\n")
+
+pytestmark = pytest.mark.skipif(not shutil.which("dpkg-deb"), reason="needs dpkg-deb")
+
+
+def build(out, **env):
+    e = dict(os.environ)
+    e.pop("UNIT_PACKAGES_DIR", None)
+    e.update(env)
+    return subprocess.run(["bash", str(BUILD), str(out)], capture_output=True, text=True,
+                          env=e, timeout=120)
+
+
+def field(deb, name):
+    return subprocess.run(["dpkg-deb", "-f", str(deb), name], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def contents(deb):
+    out = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True,
+                         check=True).stdout
+    return {ln.split()[-1] if "->" not in ln else ln.split()[-3]: ln.split()[0]
+            for ln in out.splitlines()}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("repo")
+    r = build(out)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == STANDIN_LINE and r.stderr == ""
+    return out
+
+
+def test_packages_and_index(repo):
+    debs = sorted(p.name for p in repo.glob("*.deb"))
+    assert debs == ["unit-python3.11_%s_all.deb" % VERSION,
+                    "unit-python3.13_%s_all.deb" % VERSION, "unit_%s_all.deb" % VERSION]
+    unit = repo / ("unit_%s_all.deb" % VERSION)
+    assert field(unit, "Version") == VERSION and field(unit, "Architecture") == "all"
+    assert "python3" in field(unit, "Depends")
+    assert "TEST STAND-IN" in field(unit, "Description")
+    for short in ("3.11", "3.13"):
+        deb = repo / ("unit-python%s_%s_all.deb" % (short, VERSION))
+        assert field(deb, "Depends") == "unit (= %s), python%s" % (VERSION, short)
+        files = contents(deb)
+        assert "./usr/lib/unit/modules/python%s.unit.so" % short in files
+    files = contents(unit)
+    for path in ("./usr/sbin/unitd", "./lib/systemd/system/unit.service",
+                 "./etc/logrotate.d/unit", "./usr/lib/unit/standin/unitstandin/worker.py",
+                 "./usr/share/doc/unit/README.standin.md", "./var/lib/unit/"):
+        assert path in files, path
+    assert files["./usr/sbin/unitd"] == "-rwxr-xr-x"
+    assert not any("etc/default" in p for p in files)          # Unit ships none
+    packages = (repo / "Packages").read_text()
+    assert packages.count("Package: ") == 3
+    assert re.search(r"Filename: \./unit_1\.34\.2-1~standin_all\.deb\nSize: \d+\n"
+                     r"MD5sum: [0-9a-f]{32}\nSHA1: [0-9a-f]{40}\nSHA256: [0-9a-f]{64}",
+                     packages)
+    assert gzip.decompress((repo / "Packages.gz").read_bytes()).decode() == packages
+    assert "SHA256:" in (repo / "Release").read_text()
+
+
+def test_service_unit_matches_units_semantics(repo, tmp_path):
+    subprocess.run(["dpkg-deb", "-x", str(repo / ("unit_%s_all.deb" % VERSION)),
+                    str(tmp_path)], check=True)
+    svc = (tmp_path / "lib/systemd/system/unit.service").read_text()
+    for line in ("Type=forking", "PIDFile=/var/run/unit.pid",
+                 "EnvironmentFile=-/etc/default/unit",
+                 "ExecStart=/usr/sbin/unitd $DAEMON_ARGS", "ExecReload=",
+                 "WantedBy=multi-user.target", "After=network-online.target"):
+        assert line + "\n" in svc
+    rot = (tmp_path / "etc/logrotate.d/unit").read_text()
+    assert "kill -SIGUSR1 `cat /var/run/unit.pid`" in rot and "su root root" in rot
+    out = subprocess.run(["/usr/bin/python3", str(tmp_path / "usr/sbin/unitd"), "--version"],
+                         capture_output=True, text=True)
+    assert out.stderr.startswith("unit version: 1.34.2\n")
+
+
+def test_rebuild_only_when_sources_change(repo):
+    deb = repo / ("unit_%s_all.deb" % VERSION)
+    before = deb.stat().st_mtime_ns
+    time.sleep(0.01)
+    r = build(repo)
+    assert r.returncode == 0 and r.stdout == STANDIN_LINE
+    assert deb.stat().st_mtime_ns == before
+
+
+def test_unit_packages_dir_is_indexed_instead(repo, tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    shutil.copy(repo / ("unit_%s_all.deb" % VERSION), real / "unit_1.34.2-1~bookworm_all.deb")
+    out = tmp_path / "out"
+    r = build(out, UNIT_PACKAGES_DIR=str(real))
+    assert r.returncode == 0, r.stderr
+    assert "TEST STAND-IN" not in r.stdout and str(real) in r.stdout
+    assert len(r.stdout.splitlines()) == 1
+    assert [p.name for p in out.glob("*.deb")] == ["unit_1.34.2-1~bookworm_all.deb"]
+    assert "Filename: ./unit_1.34.2-1~bookworm_all.deb" in (out / "Packages").read_text()
+    r = build(out, UNIT_PACKAGES_DIR=str(tmp_path / "missing"))
+    assert r.returncode != 0 and "UNIT_PACKAGES_DIR" in r.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("STANDIN_DOCKER_IMAGE"),
+                    reason="set STANDIN_DOCKER_IMAGE to install in a systemd container")
+def test_install_in_systemd_container(repo):
+    image = os.environ["STANDIN_DOCKER_IMAGE"]
+    name = "unit-standin-test-%d" % os.getpid()
+    subprocess.run(["docker", "run", "-d", "--name", name, "--cap-add", "SYS_ADMIN",
+                    "--security-opt", "seccomp=unconfined", "--security-opt",
+                    "apparmor=unconfined", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+                    "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
+                    "-v", "%s:/srv/unit-repo:ro" % repo, image], check=True,
+                   capture_output=True)
+    try:
+        def sh(cmd):
+            return subprocess.run(["docker", "exec", name, "sh", "-c", cmd],
+                                  capture_output=True, text=True, timeout=300)
+        for _ in range(50):
+            if sh("systemctl is-system-running").stdout.strip() in ("running", "degraded"):
+                break
+            time.sleep(0.2)
+        short = "3.13" if "debian13" in image else "3.11"
+        r = sh("echo 'deb [trusted=yes] file:/srv/unit-repo ./' > "
+               "/etc/apt/sources.list.d/unit.list && apt-get update -qq && "
+               "DEBIAN_FRONTEND=noninteractive apt-get install -y unit unit-python%s" % short)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "TEST STAND-IN" in r.stdout
+        assert sh("systemctl is-active unit").stdout.strip() == "active"
+        assert sh("systemctl is-enabled unit").stdout.strip() == "enabled"
+        assert sh("getent passwd unit").stdout.strip().endswith(
+            ":unit user:/nonexistent:/bin/false")
+        assert sh("stat -c %a /var/run/control.unit.sock").stdout.strip() == "600"
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)

@@ -1,0 +1,2 @@
+"""Placeholder: the recorded configs set DJANGO_SETTINGS_MODULE=mysite.settings."""
+DEBUG = False
