@@ -1,8 +1,6 @@
 """build-repo.sh: the stand-in packages, the flat apt repository, the
-rebuild-only-on-change hash and UNIT_PACKAGES_DIR.
-
-STANDIN_DOCKER_IMAGE=unitchannels-systemd:debian12 additionally installs the
-packages in a systemd container (opt-in: it needs a Docker engine)."""
+rebuild-only-on-change hash and UNIT_PACKAGES_DIR. Installing the packages in systemd
+containers (Debian 12 and 13) is what the molecule scenarios do."""
 
 import gzip
 import os
@@ -119,37 +117,3 @@ def test_unit_packages_dir_is_indexed_instead(repo, tmp_path):
     assert "Filename: ./unit_1.34.2-1~bookworm_all.deb" in (out / "Packages").read_text()
     r = build(out, UNIT_PACKAGES_DIR=str(tmp_path / "missing"))
     assert r.returncode != 0 and "UNIT_PACKAGES_DIR" in r.stderr
-
-
-@pytest.mark.skipif(not os.environ.get("STANDIN_DOCKER_IMAGE"),
-                    reason="set STANDIN_DOCKER_IMAGE to install in a systemd container")
-def test_install_in_systemd_container(repo):
-    image = os.environ["STANDIN_DOCKER_IMAGE"]
-    name = "unit-standin-test-%d" % os.getpid()
-    subprocess.run(["docker", "run", "-d", "--name", name, "--cap-add", "SYS_ADMIN",
-                    "--security-opt", "seccomp=unconfined", "--security-opt",
-                    "apparmor=unconfined", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-                    "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-                    "-v", "%s:/srv/unit-repo:ro" % repo, image], check=True,
-                   capture_output=True)
-    try:
-        def sh(cmd):
-            return subprocess.run(["docker", "exec", name, "sh", "-c", cmd],
-                                  capture_output=True, text=True, timeout=300)
-        for _ in range(50):
-            if sh("systemctl is-system-running").stdout.strip() in ("running", "degraded"):
-                break
-            time.sleep(0.2)
-        short = "3.13" if "debian13" in image else "3.11"
-        r = sh("echo 'deb [trusted=yes] file:/srv/unit-repo ./' > "
-               "/etc/apt/sources.list.d/unit.list && apt-get update -qq && "
-               "DEBIAN_FRONTEND=noninteractive apt-get install -y unit unit-python%s" % short)
-        assert r.returncode == 0, r.stdout + r.stderr
-        assert "TEST STAND-IN" in r.stdout
-        assert sh("systemctl is-active unit").stdout.strip() == "active"
-        assert sh("systemctl is-enabled unit").stdout.strip() == "enabled"
-        assert sh("getent passwd unit").stdout.strip().endswith(
-            ":unit user:/nonexistent:/bin/false")
-        assert sh("stat -c %a /var/run/control.unit.sock").stdout.strip() == "600"
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
