@@ -38,7 +38,13 @@ chmod 600 .cache/demo-vars.yml
 
 echo "==> ansible-playbook site.yml -i inventory/demo"
 ansible-playbook site.yml -i inventory/demo/hosts.yml -e "unit_source=$source" -e @.cache/demo-vars.yml \
-  -e "channels_app_pip_ca_file=${MOLECULE_EXTRA_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}"
+  -e "channels_app_pip_ca_file=${MOLECULE_EXTRA_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}" | tee .cache/demo.log
+changed=$(sed -n 's/.*unitchannels-demo *: .*changed=\([0-9]*\).*/\1/p' .cache/demo.log | tail -1)
+if [ "$changed" = 0 ]; then
+  echo "==> Nothing changed: the demo was already deployed and up to date"
+else
+  echo "==> $changed change(s) made"
+fi
 
 cat <<MSG
 
