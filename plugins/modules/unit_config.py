@@ -65,7 +65,7 @@ options:
     description:
       - Compose O(value) with what Unit holds at O(path) instead of replacing it. O(value) must
         be an object; each of its members that is an object (V(listeners), V(routes),
-        V(applications), V(settings)...) is merged one level deep: the named entries it declares
+        V(applications), V(settings)...) is merged one level deep. The named entries it declares
         replace the entries of the same name, and entries declared elsewhere (by other apps or
         roles) stay. Other members replace the current ones.
       - The composed configuration is then written in one request, so Unit validates and applies
