@@ -3,7 +3,8 @@
 # scenarios at images of their own (MOLECULE_IMAGE_DEBIAN12=..., e.g. a public image in CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for distro in ${MOLECULE_DISTROS:-debian12 debian13}; do
+# debian12 always: the multihost and reliability scenarios run on it whatever the narrowing.
+for distro in $(printf "%s\n" debian12 ${MOLECULE_DISTROS:-debian13} | sort -u); do
   override_var="MOLECULE_IMAGE_${distro^^}"
   if [ -n "${!override_var:-}" ]; then
     echo "==> $distro: using ${!override_var} ($override_var)"
