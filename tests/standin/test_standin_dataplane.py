@@ -266,6 +266,46 @@ def test_restart_replaces_processes_and_broken_code_gives_503(site):
     assert len(new) == 2 and not new & pids
 
 
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("change", ["reconfigure", "restart"])
+def test_open_websocket_survives_reconfiguration_and_restart(site, change):
+    """Unit's router quits an application process only once its requests
+    in progress have finished: an open WebSocket keeps its old process,
+    new connections get the new ones, and the room still joins both."""
+    from websockets.sync.client import connect
+    unit, app, port = site
+    url = "ws://127.0.0.1:%d/ws/chat/drain/" % port
+    with connect(url, open_timeout=10) as old:
+        old_pid = json.loads(old.recv(10))["pid"]
+        if change == "reconfigure":
+            r = unit.api("PUT", "/config/applications/chat/environment",
+                         '{"GENERATION": "2"}')
+        else:
+            r = unit.api("GET", "/control/applications/chat/restart")
+        assert r.status == 200, r.raw
+        new_pids = {int(http_get(port, "/pid").raw) for _ in range(4)}
+        assert old_pid not in new_pids
+        with connect(url, open_timeout=10) as new:
+            assert json.loads(new.recv(10))["pid"] in new_pids
+            new.send(json.dumps({"message": "from the new release"}))
+            assert json.loads(old.recv(10)) == {"message": "from the new release"}
+            old.send(json.dumps({"message": "from the old release"}))
+            assert json.loads(new.recv(10)) == {"message": "from the new release"}
+            assert json.loads(new.recv(10)) == {"message": "from the old release"}
+        assert _alive(old_pid)
+    deadline = time.monotonic() + 10
+    while _alive(old_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(old_pid)
+
+
 def test_put_with_import_failure_keeps_running_config(site):
     unit, app, port = site
     before = unit.api("GET", "/config").raw

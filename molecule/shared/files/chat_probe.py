@@ -9,7 +9,7 @@ brings its own small RFC 6455 WebSocket client.
   chat_probe.py idle        --url URL --host HOST --seconds 10
   chat_probe.py burst       --url URL --host HOST --clients 50 --messages 20 [--timeout 60]
   chat_probe.py load        --url URL --host HOST --clients 100 --rooms 10 --seconds 60
-                            --http-path /chat/ --http-rate 20 [--drain 10]
+                            --http-path /chat/ --http-rate 20 [--drain 10] [--watch-text TEXT]
   chat_probe.py admin-login --url URL --host HOST --user admin --password X
   chat_probe.py static      --url URL --host HOST --path /static/chat/site.css
 
@@ -368,7 +368,7 @@ async def check_load(args, result):
     result.update(clients=args.clients, rooms=args.rooms, seconds=args.seconds, http_rate=args.http_rate)
     socks = await open_sockets(args.host, [(args.url, rooms[r]) for r in members])
     sent = [0] * args.rooms
-    web = {"ok": 0, "failed": 0, "statuses": {}, "errors": {}, "latencies": []}
+    web = {"ok": 0, "failed": 0, "statuses": {}, "errors": {}, "latencies": [], "watched": []}
     start = time.monotonic()
     state = {"sending": True, "deadline": start + args.seconds + args.drain + 5}
 
@@ -385,11 +385,14 @@ async def check_load(args, result):
     def one_request():
         begin = time.monotonic()
         try:
-            status = http_get(args.url, args.host, args.http_path)[0]
+            status, _, body = http_get(args.url, args.host, args.http_path)
         except (OSError, http.client.HTTPException) as exc:
             status, error = None, describe(exc)
         else:
             error = None if status < 400 else f"HTTP {status}"
+            if args.watch_text and args.watch_text.encode() in body:
+                # When a new release began to answer (seconds since the start).
+                web["watched"].append(round(begin - start, 2))
         web["latencies"].append(time.monotonic() - begin)
         key = str(status or "error")
         web["statuses"][key] = web["statuses"].get(key, 0) + 1
@@ -443,6 +446,9 @@ async def check_load(args, result):
         duplicates=sum(d for _, d in counts),
         ws_disconnects=ws_disconnects,
     )
+    if args.watch_text:
+        result.update(watch_text=args.watch_text, watch_text_responses=len(web["watched"]),
+                      watch_text_first_seconds=min(web["watched"], default=None))
     if web["failed"] or result["lost"]:
         return (
             f"{web['failed']} HTTP requests failed, {result['lost']} of {expected} WebSocket deliveries"
@@ -570,6 +576,7 @@ def build_parser():
     sub.add_argument("--http-path", default="/chat/")
     sub.add_argument("--http-rate", type=positive, default=20, help="HTTP GETs per second")
     sub.add_argument("--drain", type=positive, default=10, help="seconds to wait for late deliveries")
+    sub.add_argument("--watch-text", help="count the HTTP answers containing this text (a release marker)")
     sub = command("admin-login", check_admin_login, "log in to the Django admin")
     sub.add_argument("--user", required=True)
     sub.add_argument("--password", required=True)

@@ -521,8 +521,23 @@ class App:
             if p.chan is not None:
                 p.chan.send({"op": "logfd"}, [fd])
 
+    def drain(self):
+        """Retire this generation of processes the way Unit's router does on
+        reconfiguration and restart: no new requests go to them, and each
+        one quits once its requests in progress (open WebSockets included)
+        have finished.  Nothing is waited for or killed."""
+        self.stopped = True
+        for p in list(self.procs):
+            p.ready = False
+            if p.chan is not None:
+                p.chan.send({"op": "quit", "graceful": True})
+        if self.proto is not None and not self.proto.dead:
+            self.proto.chan.send({"op": "quit", "graceful": True})
+        self._wake()
+
     async def stop(self, wait=5.0):
-        """Quit processes and the prototype (Unit: exit code 0)."""
+        """Quit processes and the prototype now (unitd shutting down, or an
+        application that failed to start); Unit: exit code 0."""
         self.stopped = True
         for p in list(self.procs):
             p.ready = False
@@ -613,7 +628,7 @@ class AppManager:
         self.apps = new_apps
         for name, app in old.items():
             if new_apps.get(name) is not app:
-                await app.stop()
+                app.drain()
 
     async def rollback(self, started):
         for a in started:
@@ -624,14 +639,10 @@ class AppManager:
         if app is None:
             return False
         new = App(self, name, app.conf, app.module)
-        # Requests arriving meanwhile wait for the new processes instead of
-        # getting a 503 from the stopping ones.
-        new.starting += 1
+        # Requests arriving meanwhile wait for the new processes; the old
+        # ones finish what they are serving.
         self.apps[name] = new
-        try:
-            await app.stop()
-        finally:
-            new.starting -= 1
+        app.drain()
         await new.start()
         return True
 

@@ -237,8 +237,10 @@ def prototype_main(ctl_fd, log_fd, cfg_fd):
                     os.dup2(fds[0], 2)
             elif op == "quit":
                 quitting = True
-                for pid in list(children):
-                    _kill(pid, signal.SIGTERM)
+                # A graceful quit lets each process drain on its own.
+                if not msg.get("graceful"):
+                    for pid in list(children):
+                        _kill(pid, signal.SIGTERM)
             for fd in fds:
                 os.close(fd)
 
@@ -521,6 +523,7 @@ class AppServer:
         self.lifespan = None
         self.requests_done = 0
         self.retiring = False
+        self.hard_quit = False
         limits = cfg.get("limits") or {}
         self.max_requests = limits.get("requests")
         self.timeout = limits.get("timeout")
@@ -550,9 +553,15 @@ class AppServer:
                 return 1
         self.loop.add_reader(self.chan.fileno(), self.on_chan)
         send_msg(self.chan, {"op": "ready"})
-        await self.quit
+        graceful = await self.quit
+        if graceful:
+            # Reconfiguration or restart: serve every request in progress,
+            # open WebSockets included, to its end (as libunit's graceful
+            # quit does), while unitd sends new requests elsewhere.
+            while self.conns and not self.hard_quit:
+                await asyncio.sleep(0.1)
         self.loop.remove_reader(self.chan.fileno())
-        # Let plain HTTP requests finish; WebSockets are closed.
+        # Shutting down: let plain HTTP requests finish; WebSockets are closed.
         deadline = time.monotonic() + 3
         while self.conns and time.monotonic() < deadline:
             for c in list(self.conns.values()):
@@ -566,6 +575,11 @@ class AppServer:
         return 0
 
     def stop(self):
+        self.hard_quit = True
+        if not self.quit.done():
+            self.quit.set_result(False)
+
+    def drain(self):
         if not self.quit.done():
             self.quit.set_result(True)
 
@@ -593,7 +607,10 @@ class AppServer:
                 if self.cfg.get("stderr_is_log", True):
                     os.dup2(fds[0], 2)
             elif op == "quit":
-                self.stop()
+                if msg.get("graceful"):
+                    self.drain()
+                else:
+                    self.stop()
             for fd in fds:
                 os.close(fd)
 
