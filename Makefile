@@ -13,7 +13,7 @@ export MOLECULE_DISTROS ?= debian12 debian13
 SCENARIOS ?= unit default multihost reliability
 PLAYBOOKS := $(wildcard site.yml playbooks/*.yml)
 
-.PHONY: help test test-scenario lint pytest molecule prepare venv docker images unit-repo demo demo-down clean
+.PHONY: help test test-scenario lint pytest molecule bench prepare venv docker images unit-repo demo demo-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-15s %s\n", $$1, $$2 }'
@@ -32,6 +32,9 @@ images: docker ## Build the systemd base images that are missing or outdated
 
 unit-repo: ## Build the local apt repository of NGINX Unit packages (stand-in unless UNIT_PACKAGES_DIR)
 	@tests/standin/build-repo.sh $(CURDIR)/.cache/unit-repo
+
+bench: venv images unit-repo ## Measure run times and serving speed (table + bench/results.json; ~30 min)
+	@python bench/bench.py
 
 prepare: venv images unit-repo
 	@scripts/ensure-browser.sh

@@ -8,8 +8,10 @@ brings its own small RFC 6455 WebSocket client.
   chat_probe.py roundtrip   --url http://127.0.0.1:80 --host localhost [--url2 URL]
   chat_probe.py idle        --url URL --host HOST --seconds 10
   chat_probe.py burst       --url URL --host HOST --clients 50 --messages 20 [--timeout 60]
+                            [--extra-url URL]
   chat_probe.py load        --url URL --host HOST --clients 100 --rooms 10 --seconds 60
                             --http-path /chat/ --http-rate 20 [--drain 10] [--watch-text TEXT]
+  chat_probe.py http-rate   --url URL --host HOST --concurrency 8 --seconds 10 [--extra-url URL]
   chat_probe.py admin-login --url URL --host HOST --user admin --password X
   chat_probe.py static      --url URL --host HOST --path /static/chat/site.css
 
@@ -31,6 +33,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -309,7 +312,8 @@ async def check_burst(args, result):
     run = os.urandom(4).hex()
     room = f"burst_{run}"
     result.update(room=room, clients=n, messages=m, sent=0, expected_deliveries=n * n * m)
-    socks = await open_sockets(args.host, [(args.url, room)] * n)
+    urls = [args.url] + args.extra_url  # clients spread over several servers (make bench)
+    socks = await open_sockets(args.host, [(urls[i % len(urls)], room) for i in range(n)])
     send_errors = 0
 
     async def sender(i, sock):
@@ -343,6 +347,7 @@ async def check_burst(args, result):
         duplicates=sum(d for _, d in counts),
         clients_complete=sum(c == n * m for c, _ in counts),
         send_errors=send_errors,
+        deliveries_per_second=round(received / max(result["seconds"], 0.001), 1),
     )
     if result["lost"]:
         return f"{result['lost']} of {n * n * m} deliveries missing after {result['seconds']} s"
@@ -454,6 +459,45 @@ async def check_load(args, result):
             f"{web['failed']} HTTP requests failed, {result['lost']} of {expected} WebSocket deliveries"
             f" lost, {ws_disconnects} WebSocket disconnects"
         )
+    return None
+
+
+def check_http_rate(args, result):
+    """Requests per second: --concurrency clients ask for --path in a loop for --seconds."""
+    urls = [args.url] + args.extra_url
+    tallies = [{"ok": 0, "failed": 0, "servers": set()} for _ in range(args.concurrency)]
+    deadline = time.monotonic() + args.seconds
+
+    def client(i):
+        url, tally = urls[i % len(urls)], tallies[i]  # one tally per thread: no shared counter
+        while time.monotonic() < deadline:
+            try:
+                status, headers, _ = http_get(url, args.host, args.path)
+            except (OSError, http.client.HTTPException):
+                status, headers = None, []
+            tally["ok" if status == 200 else "failed"] += 1
+            tally["servers"].update(v for k, v in headers if k.lower() == "server")
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    counts = {key: sum(t[key] for t in tallies) for key in ("ok", "failed")}
+    servers = set().union(*(t["servers"] for t in tallies))
+    result.update(
+        path=args.path,
+        concurrency=args.concurrency,
+        seconds=round(elapsed, 2),
+        ok=counts["ok"],
+        failed=counts["failed"],
+        servers=sorted(servers),
+        requests_per_second=round(counts["ok"] / elapsed, 1),
+    )
+    if counts["failed"] or not counts["ok"]:
+        return f"{counts['failed']} of {counts['ok'] + counts['failed']} requests failed"
     return None
 
 
@@ -569,6 +613,7 @@ def build_parser():
     sub.add_argument("--clients", type=positive, default=50)
     sub.add_argument("--messages", type=positive, default=20)
     sub.add_argument("--timeout", type=positive, default=60)
+    sub.add_argument("--extra-url", type=http_url, action="append", default=[], help="spread clients over more servers")
     sub = command("load", check_load, "steady WebSocket and HTTP traffic for a while")
     sub.add_argument("--clients", type=positive, default=100)
     sub.add_argument("--rooms", type=positive, default=10)
@@ -577,6 +622,11 @@ def build_parser():
     sub.add_argument("--http-rate", type=positive, default=20, help="HTTP GETs per second")
     sub.add_argument("--drain", type=positive, default=10, help="seconds to wait for late deliveries")
     sub.add_argument("--watch-text", help="count the HTTP answers containing this text (a release marker)")
+    sub = command("http-rate", check_http_rate, "requests per second for a page")
+    sub.add_argument("--path", default="/chat/")
+    sub.add_argument("--concurrency", type=positive, default=8)
+    sub.add_argument("--seconds", type=positive, default=10)
+    sub.add_argument("--extra-url", type=http_url, action="append", default=[], help="spread clients over more servers")
     sub = command("admin-login", check_admin_login, "log in to the Django admin")
     sub.add_argument("--user", required=True)
     sub.add_argument("--password", required=True)

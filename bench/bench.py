@@ -1,0 +1,505 @@
+#!/usr/bin/env python3
+"""make bench: how long the project's runs take, and how fast the stack it builds serves.
+
+Every comparison is a ratio of two things measured side by side in the same round, on
+containers made from the same image; each round rotates the order of the compared commands,
+and the table shows the median, min and max over the rounds (BENCH_ROUNDS, default 3).
+
+  fresh_ratio   site.yml on a fresh host / bench/howto.sh (the howto's steps) on a fresh host
+  fleet_ratio   site.yml on 4 fresh hosts / site.yml on 1 fresh host (the same run as above)
+  noop_ratio    site.yml on the converged host / bench/empty-play.yml (facts only)
+  deploy_*      playbooks/deploy.yml of a new release (code only) under an HTTP request loop
+  serve_*       chat page requests/s and chat deliveries/s: Unit as the role configures it /
+                the better of Daphne and Uvicorn (2 workers each) in the same container
+
+With the stand-in packages the serving ratios describe the stand-in, not NGINX Unit: they are
+written under standin_ keys and marked in the table.
+"""
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".cache" / "bench"
+VENV_BIN = ROOT / ".venv" / "bin"
+IMAGE = os.environ.get("MOLECULE_IMAGE_DEBIAN12", "unitchannels-systemd:debian12")
+REPO = Path(os.environ.get("UNIT_REPO_DIR", ROOT / ".cache" / "unit-repo"))
+CA_FILE = Path(os.environ.get("MOLECULE_EXTRA_CA_FILE", "/etc/ssl/certs/ca-certificates.crt"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+FLEET = 4
+PREFIX = "unitchannels-bench-"
+DEMO = ROOT / "roles" / "channels_app" / "files" / "demo_project"
+PROBE = ROOT / "molecule" / "shared" / "files" / "chat_probe.py"
+STARTED = time.monotonic()
+
+GOALS = {  # key: (operator, bound)
+    "noop_ratio": ("<=", 4),
+    "fresh_ratio": ("<=", 1.5),
+    "fleet_ratio": ("<=", 1.5),
+    "deploy_failed_requests": ("==", 0),
+    "serve_http_ratio": (">=", 1.0),
+    "serve_ws_ratio": (">=", 1.0),
+}
+
+
+class BenchError(Exception):
+    pass
+
+
+def say(message):
+    minutes, seconds = divmod(int(time.monotonic() - STARTED), 60)
+    print(f"[bench {minutes:02d}:{seconds:02d}] {message}", flush=True)
+
+
+def run(argv, log=None, **kwargs):
+    """Run argv; its output goes to log (a file under .cache/bench) or is captured."""
+    if log is None:
+        return subprocess.run(argv, check=True, text=True, capture_output=True, **kwargs).stdout
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        rc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, text=True, **kwargs).returncode
+    if rc != 0:
+        tail = log.read_text().splitlines()[-25:]
+        raise BenchError(f"{' '.join(map(str, argv[:3]))} ... failed (rc {rc}); end of {log}:\n" + "\n".join(tail))
+    return log.read_text()
+
+
+def timed(argv, log, **kwargs):
+    start = time.monotonic()
+    output = run(argv, log, **kwargs)
+    return time.monotonic() - start, output
+
+
+# --- containers -------------------------------------------------------------------------
+
+
+def docker(*args, **kwargs):
+    return run(["docker", *args], **kwargs)
+
+
+def start_hosts(names):
+    """Fresh systemd containers from the test image, as the molecule scenarios create them."""
+    for name in names:
+        docker("rm", "-f", name)
+        docker(
+            "run", "-d", "--name", name, "--hostname", name,
+            "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined",
+            "--security-opt", "apparmor=unconfined",
+            "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "-v", f"{REPO}:/srv/unit-repo:ro",
+            "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
+            IMAGE, "/lib/systemd/systemd",
+        )
+    for name in names:
+        deadline = time.monotonic() + 60
+        while True:  # systemctl answers nothing until systemd's bus is up
+            state = subprocess.run(["docker", "exec", name, "systemctl", "is-system-running", "--wait"],
+                                   capture_output=True, text=True).stdout.strip()
+            if state in ("running", "degraded"):
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(f"container {name} did not boot (systemd says {state!r})")
+            time.sleep(0.5)
+
+
+def remove_hosts(names):
+    if names:
+        subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
+
+
+def host_ip(name):
+    return docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name).strip()
+
+
+def inventory(hosts):
+    """An inventory like inventory/single-host, one whole stack per host, over docker exec."""
+    path = WORK / f"inventory-{hosts[0]}.yml"
+    stack = {name: {} for name in hosts}
+    data = {
+        "all": {
+            "vars": {
+                "ansible_connection": "community.docker.docker",
+                "ansible_python_interpreter": "/usr/bin/python3",
+                "unit_source": "custom",
+                "unit_repository_url": "file:/srv/unit-repo",
+                "unit_repository_suite": "./",
+                "unit_repository_trusted": True,
+                "redis_container_compat": True,
+                "channels_app_secret_key": "bench-secret-0123456789abcdef0123456789",
+                "channels_app_allowed_hosts": ["localhost", "127.0.0.1"],
+                "channels_app_pip_ca_file": str(CA_FILE),
+            },
+            "children": {"redis": {"hosts": stack}, "channels_apps": {"hosts": stack}},
+        }
+    }
+    path.write_text(json.dumps(data, indent=2))  # JSON is YAML
+    return path
+
+
+def playbook(inv, play, log, extra=None):
+    argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(inv), str(ROOT / play)]
+    if extra:
+        argv += ["-e", json.dumps(extra)]
+    return timed(argv, log, cwd=ROOT)
+
+
+def recap_changed(output):
+    """Sum of changed= over the PLAY RECAP lines."""
+    total = 0
+    for line in output.splitlines():
+        if " changed=" in line and " ok=" in line:
+            total += int(line.split(" changed=")[1].split()[0])
+    return total
+
+
+# --- the measurements -------------------------------------------------------------------
+
+
+def fresh_site(round_no):
+    name = f"{PREFIX}site{round_no}"
+    start_hosts([name])
+    seconds, _ = playbook(inventory([name]), "site.yml", WORK / f"site-fresh-{round_no}.log")
+    return name, seconds
+
+
+def fresh_fleet(round_no):
+    names = [f"{PREFIX}fleet{round_no}-{i}" for i in range(1, FLEET + 1)]
+    start_hosts(names)
+    try:
+        seconds, _ = playbook(inventory(names), "site.yml", WORK / f"site-fleet-{round_no}.log")
+    finally:
+        remove_hosts(names)
+    return seconds
+
+
+def fresh_howto(round_no):
+    name = f"{PREFIX}howto{round_no}"
+    start_hosts([name])
+    bundle = WORK / "howto"
+    try:
+        start = time.monotonic()
+        docker("cp", str(bundle), f"{name}:/root/howto")
+        run(["docker", "exec", name, "bash", "/root/howto/howto.sh"], WORK / f"howto-{round_no}.log")
+        return time.monotonic() - start
+    finally:
+        remove_hosts([name])
+
+
+def howto_bundle():
+    """What bench/howto.sh needs in the container: the demo app, the CA bundle, Unit's JSON."""
+    bundle = WORK / "howto"
+    shutil.rmtree(bundle, ignore_errors=True)
+    shutil.copytree(DEMO, bundle / "project")
+    shutil.copy(ROOT / "bench" / "howto.sh", bundle / "howto.sh")
+    shutil.copy(CA_FILE, bundle / "ca.crt")
+    config = {
+        "listeners": {"*:80": {"pass": "routes"}},
+        "routes": [
+            {"match": {"uri": "/static/*"}, "action": {"share": "/srv/howto/src$uri"}},
+            {"action": {"pass": "applications/djangochannels"}},
+        ],
+        "applications": {
+            "djangochannels": {
+                "type": "python 3.11",
+                "path": "/srv/howto/src",
+                "home": "/srv/howto/venv",
+                "module": "mysite.asgi",
+                "environment": {
+                    "DJANGO_SETTINGS_MODULE": "mysite.settings",
+                    "DJANGO_SECRET_KEY": "howto-bench-secret-not-used-elsewhere",
+                    "CHANNEL_LAYER": "redis",
+                },
+            }
+        },
+    }
+    (bundle / "unit.json").write_text(json.dumps(config, indent=2))
+
+
+def rotate(items, k):
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+def request_loop(url, stop, tally):
+    """GET url (Host: localhost) 20 times a second until stop is set; count the failures."""
+    request = urllib.request.Request(url, headers={"Host": "localhost"})
+    while not stop.is_set():
+        begin = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                ok = answer.status == 200
+        except OSError:
+            ok = False
+        tally["ok" if ok else "failed"] += 1
+        stop.wait(max(0, 0.05 - (time.monotonic() - begin)))
+
+
+def new_release(n):
+    """A copy of the demo app whose index page carries a marker: a code-only release."""
+    path = WORK / "releases" / f"r{n}"
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(DEMO, path)
+    index = path / "chat" / "templates" / "chat" / "index.html"
+    index.write_text(index.read_text() + f"<!-- bench release {n} {time.time()} -->\n")
+    return path
+
+
+def probe(host, *args):
+    out = subprocess.run(["docker", "exec", host, "python3", "/usr/local/bin/chat_probe", *args],
+                         capture_output=True, text=True)
+    try:
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise BenchError(f"chat_probe {args[0]} gave no result: {out.stderr.strip()[-500:]}")
+    if not result.get("ok"):
+        raise BenchError(f"chat_probe {args[0]} failed: {result.get('reason')}")
+    return result
+
+
+SERVERS_SH = r"""
+set -eu
+# Daphne and Uvicorn serve the same app (the role's loader, the same environment) from a
+# virtualenv of their own, as Unit's user.
+cfg=$(curl -fsS --unix-socket /var/run/control.unit.sock http://localhost/config/applications/chat)
+python3 - "$cfg" >/root/serve-env <<'EOF'
+import json, shlex, sys
+app = json.loads(sys.argv[1])
+env = dict(app.get("environment", {}), UNITCHANNELS_UNIT_134_FIX="false")
+paths = app["path"] if isinstance(app["path"], list) else [app["path"]]
+env["PYTHONPATH"] = ":".join(paths)
+print("\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items()))
+print(f"cd {shlex.quote(app.get('working_directory', paths[0]))}")
+print(f"APP_MODULE={shlex.quote(app['module'])}:application")
+print(f"APP_REQS={shlex.quote(paths[-1])}")
+EOF
+. /root/serve-env
+python3 -m venv /srv/bench-servers
+/srv/bench-servers/bin/pip install -q --cert /root/ca.crt -r "$APP_REQS/requirements.txt" \
+  -c "$APP_REQS/constraints.txt" daphne 'uvicorn[standard]'
+chmod -R a+rX /srv/bench-servers
+start() { systemd-run --unit "$1" --uid unit --gid unit --working-directory "$PWD" \
+  $(env | grep -E '^(DJANGO_|UNITCHANNELS_|PYTHONPATH|DATABASE_URL|REDIS_URL|CHANNEL_)' | sed 's/^/--setenv=/') \
+  "${@:2}"; }
+start bench-uvicorn /srv/bench-servers/bin/uvicorn --workers 2 --host 127.0.0.1 --port 8001 \
+  --log-level warning "$APP_MODULE"
+# Daphne has no worker option: two processes on two ports, clients spread over both.
+start bench-daphne1 /srv/bench-servers/bin/daphne -b 127.0.0.1 -p 8002 "$APP_MODULE"
+start bench-daphne2 /srv/bench-servers/bin/daphne -b 127.0.0.1 -p 8003 "$APP_MODULE"
+"""
+
+
+def serving(host, rounds):
+    """Chat page requests/s and chat deliveries/s per server; returns samples per round."""
+    say("serving: installing Daphne and Uvicorn next to the deployed app")
+    docker("cp", str(PROBE), f"{host}:/usr/local/bin/chat_probe")
+    docker("cp", str(CA_FILE), f"{host}:/root/ca.crt")
+    run(["docker", "exec", host, "bash", "-c", SERVERS_SH], WORK / "servers.log")
+    servers = {
+        "unit": ["--url", "http://127.0.0.1:80"],
+        "uvicorn": ["--url", "http://127.0.0.1:8001"],
+        "daphne": ["--url", "http://127.0.0.1:8002", "--extra-url", "http://127.0.0.1:8003"],
+    }
+    for name, urls in servers.items():  # up and serving before any measurement
+        for _ in range(60):
+            try:
+                probe(host, "http-rate", *urls, "--host", "localhost", "--seconds", "1", "--concurrency", "1")
+                break
+            except BenchError:
+                time.sleep(1)
+        else:
+            raise BenchError(f"{name} does not serve the chat page (see {WORK / 'servers.log'})")
+    samples = {name: {"http": [], "ws": []} for name in servers}
+    unit_server = ""
+    for r in range(rounds):
+        for name in rotate(list(servers), r):
+            http = probe(host, "http-rate", *servers[name], "--host", "localhost", "--seconds", "10",
+                         "--concurrency", "8")
+            ws = probe(host, "burst", *servers[name], "--host", "localhost", "--clients", "20",
+                       "--messages", "25", "--timeout", "120")
+            samples[name]["http"].append(http["requests_per_second"])
+            samples[name]["ws"].append(ws["deliveries_per_second"])
+            if name == "unit":
+                unit_server = ", ".join(http["servers"])
+            say(f"serving round {r + 1}: {name}: {http['requests_per_second']} requests/s, "
+                f"{ws['deliveries_per_second']} deliveries/s")
+    return samples, unit_server
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+def summary(values, unit):
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2),
+            "max": round(max(values), 2), "samples": [round(v, 2) for v in values], "unit": unit}
+
+
+def goal_met(key, median):
+    goal = GOALS.get(key.removeprefix("standin_"))
+    if goal is None:
+        return None
+    op, bound = goal
+    return {"<=": median <= bound, ">=": median >= bound, "==": median == bound}[op]
+
+
+def machine():
+    mem = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = f"{int(line.split()[1]) // 1024 // 1024} GiB"
+    except OSError:
+        pass
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory": mem, "kernel": platform.release(),
+            "docker": docker("version", "-f", "{{.Server.Version}}").strip(), "image": IMAGE}
+
+
+def print_table(results):
+    rows = [("key", "median", "min", "max", "goal", "met")]
+    for key, value in results["figures"].items():
+        goal = GOALS.get(key.removeprefix("standin_"))
+        met = value.get("met")
+        rows.append((key, f"{value['median']:g}", f"{value['min']:g}", f"{value['max']:g}",
+                     f"{goal[0]} {goal[1]}" if goal else "-",
+                     "-" if met is None else ("yes" if met else "NO")))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print()
+    for i, row in enumerate(rows):
+        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |")
+        if i == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    if results["unit_packages"] == "stand-in":
+        print("\nstandin_ keys: served by the TEST STAND-IN of NGINX Unit, not by NGINX Unit.")
+
+
+def main():
+    for path, hint in ((VENV_BIN / "ansible-playbook", "make venv"), (REPO / "Packages", "make unit-repo")):
+        if not path.exists():
+            raise BenchError(f"missing {path.relative_to(ROOT) if ROOT in path.parents else path} (run: {hint})")
+    if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode:
+        raise BenchError(f"missing Docker image {IMAGE} (run: make images)")
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    howto_bundle()
+    say(f"{ROUNDS} rounds; logs in {WORK.relative_to(ROOT)}/")
+
+    site, fleet, howto = [], [], []
+    converged = None
+    try:
+        for r in range(ROUNDS):
+            for step in rotate(["site", "howto", "fleet"], r):
+                say(f"round {r + 1}/{ROUNDS}: {step} on fresh containers")
+                if step == "site":
+                    name, seconds = fresh_site(r)
+                    site.append(seconds)
+                    if converged:
+                        remove_hosts([converged])
+                    converged = name
+                elif step == "howto":
+                    howto.append(fresh_howto(r))
+                else:
+                    fleet.append(fresh_fleet(r))
+                say(f"round {r + 1}/{ROUNDS}: {step} took {[site, howto, fleet][['site', 'howto', 'fleet'].index(step)][-1]:.1f} s")
+
+        inv = inventory([converged])
+        noop, empty, noop_changed = [], [], []
+        for r in range(ROUNDS):
+            for step in rotate(["site", "empty"], r):
+                if step == "site":
+                    seconds, out = playbook(inv, "site.yml", WORK / f"site-noop-{r}.log")
+                    noop.append(seconds)
+                    noop_changed.append(recap_changed(out))
+                else:
+                    seconds, _ = playbook(inv, "bench/empty-play.yml", WORK / f"empty-{r}.log")
+                    empty.append(seconds)
+            say(f"no-op round {r + 1}: site.yml {noop[-1]:.1f} s ({noop_changed[-1]} changed), "
+                f"empty play {empty[-1]:.1f} s")
+
+        deploy, failed = [], []
+        url = f"http://{host_ip(converged)}/chat/"
+        for r in range(ROUNDS):
+            release = new_release(r)
+            stop, tally = threading.Event(), {"ok": 0, "failed": 0}
+            loop = threading.Thread(target=request_loop, args=(url, stop, tally))
+            loop.start()
+            try:
+                seconds, _ = playbook(inv, "playbooks/deploy.yml", WORK / f"deploy-{r}.log",
+                                      {"channels_app_source": "directory", "channels_app_src": str(release)})
+            finally:
+                stop.set()
+                loop.join()
+            deploy.append(seconds)
+            failed.append(tally["failed"])
+            say(f"deploy round {r + 1}: {seconds:.1f} s, {tally['ok']} requests answered, "
+                f"{tally['failed']} failed")
+
+        serve, unit_server = serving(converged, ROUNDS)
+    finally:
+        if os.environ.get("BENCH_KEEP") != "1" and converged:
+            remove_hosts([converged])
+
+    standin = "stand-in" in unit_server
+    prefix = "standin_" if standin else ""
+    best_http = [max(u, d) for u, d in zip(serve["uvicorn"]["http"], serve["daphne"]["http"])]
+    best_ws = [max(u, d) for u, d in zip(serve["uvicorn"]["ws"], serve["daphne"]["ws"])]
+    figures = {
+        "noop_ratio": summary([a / b for a, b in zip(noop, empty)], "ratio"),
+        "fresh_ratio": summary([a / b for a, b in zip(site, howto)], "ratio"),
+        "deploy_seconds": summary(deploy, "s"),
+        "deploy_failed_requests": summary(failed, "requests"),
+        "fleet_ratio": summary([a / b for a, b in zip(fleet, site)], "ratio"),
+        prefix + "serve_http_ratio": summary([a / b for a, b in zip(serve["unit"]["http"], best_http)], "ratio"),
+        prefix + "serve_ws_ratio": summary([a / b for a, b in zip(serve["unit"]["ws"], best_ws)], "ratio"),
+        "noop_changed": summary(noop_changed, "tasks"),
+        "site_fresh_seconds": summary(site, "s"),
+        "howto_fresh_seconds": summary(howto, "s"),
+        "site_fleet_seconds": summary(fleet, "s"),
+        "site_noop_seconds": summary(noop, "s"),
+        "empty_play_seconds": summary(empty, "s"),
+    }
+    for name in ("unit", "uvicorn", "daphne"):
+        figures[f"{prefix if name == 'unit' else ''}{name}_http_rps"] = summary(serve[name]["http"], "requests/s")
+        figures[f"{prefix if name == 'unit' else ''}{name}_ws_deliveries_per_s"] = summary(serve[name]["ws"], "deliveries/s")
+    for key, value in figures.items():
+        met = goal_met(key, value["median"])
+        if key == "noop_ratio":
+            met = met and max(noop_changed) == 0  # the goal is "<= 4, with 0 changed"
+        value["met"] = met
+    results = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "rounds": ROUNDS,
+        "machine": machine(),
+        "unit_packages": "stand-in" if standin else "real",
+        "unit_server_header": unit_server,
+        "figures": figures,
+    }
+    out = ROOT / "bench" / "results.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    say(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BenchError as exc:
+        say(f"FAILED: {exc}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        say("interrupted")
+        sys.exit(130)
