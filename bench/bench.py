@@ -11,6 +11,8 @@ and the table shows the median, min and max over the rounds (BENCH_ROUNDS, defau
   deploy_*      playbooks/deploy.yml of a new release (code only) under an HTTP request loop
   serve_*       chat page requests/s and chat deliveries/s: Unit as the role configures it /
                 the better of Daphne and Uvicorn (2 workers each) in the same container
+  *_processes   chat page requests/s through Unit with 1, vCPUs and 2 x vCPUs app processes
+                (what the role's default, two per vCPU, is based on)
 
 With the stand-in packages the serving ratios describe the stand-in, not NGINX Unit: they are
 written under standin_ keys and marked in the table.
@@ -322,8 +324,8 @@ def serving(host, rounds):
         for name in rotate(list(servers), r):
             http = probe(host, "http-rate", *servers[name], "--host", "localhost", "--seconds", "10",
                          "--concurrency", "8")
-            ws = probe(host, "burst", *servers[name], "--host", "localhost", "--clients", "20",
-                       "--messages", "25", "--timeout", "120")
+            ws = probe(host, "burst", *servers[name], "--host", "localhost", "--clients", "40",
+                       "--messages", "50", "--timeout", "300")
             samples[name]["http"].append(http["requests_per_second"])
             samples[name]["ws"].append(ws["deliveries_per_second"])
             if name == "unit":
@@ -331,6 +333,32 @@ def serving(host, rounds):
             say(f"serving round {r + 1}: {name}: {http['requests_per_second']} requests/s, "
                 f"{ws['deliveries_per_second']} deliveries/s")
     return samples, unit_server
+
+
+def unit_processes(host, count):
+    """Set the app's processes in Unit (the role's default is two per vCPU)."""
+    run(["docker", "exec", host, "curl", "-fsS", "-X", "PUT", "-d", str(count), "--unix-socket",
+         "/var/run/control.unit.sock", "http://localhost/config/applications/chat/processes"])
+
+
+def sizing(host, rounds):
+    """Chat page requests/s through Unit with 1, vCPUs and 2 x vCPUs app processes."""
+    cpus = int(run(["docker", "exec", host, "nproc"]).strip())
+    default = json.loads(run(["docker", "exec", host, "curl", "-fsS", "--unix-socket",
+                              "/var/run/control.unit.sock", "http://localhost/config/applications/chat/processes"]))
+    counts = sorted({1, cpus, 2 * cpus})
+    samples = {n: [] for n in counts}
+    try:
+        for r in range(rounds):
+            for n in rotate(counts, r):
+                unit_processes(host, n)
+                result = probe(host, "http-rate", "--url", "http://127.0.0.1:80", "--host", "localhost",
+                               "--seconds", "10", "--concurrency", "8")
+                samples[n].append(result["requests_per_second"])
+                say(f"sizing round {r + 1}: {n} Unit app processes: {result['requests_per_second']} requests/s")
+    finally:
+        unit_processes(host, default)
+    return samples
 
 
 # --- results ----------------------------------------------------------------------------
@@ -449,6 +477,7 @@ def main():
                 f"{tally['failed']} failed")
 
         serve, unit_server = serving(converged, ROUNDS)
+        sizes = sizing(converged, ROUNDS)
     finally:
         if os.environ.get("BENCH_KEEP") != "1" and converged:
             remove_hosts([converged])
@@ -475,6 +504,8 @@ def main():
     for name in ("unit", "uvicorn", "daphne"):
         figures[f"{prefix if name == 'unit' else ''}{name}_http_rps"] = summary(serve[name]["http"], "requests/s")
         figures[f"{prefix if name == 'unit' else ''}{name}_ws_deliveries_per_s"] = summary(serve[name]["ws"], "deliveries/s")
+    for count, values in sizes.items():
+        figures[f"{prefix}unit_http_rps_{count}_processes"] = summary(values, "requests/s")
     for key, value in figures.items():
         met = goal_met(key, value["median"])
         if key == "noop_ratio":
