@@ -117,6 +117,12 @@ def remove_hosts(names):
         subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
 
 
+def remove_all_bench_hosts():
+    """Containers of this or an earlier, interrupted bench."""
+    names = docker("ps", "-aq", "--filter", f"name=^{PREFIX}").split()
+    remove_hosts(names)
+
+
 def host_ip(name):
     return docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name).strip()
 
@@ -421,6 +427,7 @@ def main():
             raise BenchError(f"missing {path.relative_to(ROOT) if ROOT in path.parents else path} (run: {hint})")
     if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode:
         raise BenchError(f"missing Docker image {IMAGE} (run: make images)")
+    remove_all_bench_hosts()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     howto_bundle()
@@ -479,8 +486,8 @@ def main():
         serve, unit_server = serving(converged, ROUNDS)
         sizes = sizing(converged, ROUNDS)
     finally:
-        if os.environ.get("BENCH_KEEP") != "1" and converged:
-            remove_hosts([converged])
+        if os.environ.get("BENCH_KEEP") != "1":  # BENCH_KEEP=1 leaves the converged host
+            remove_all_bench_hosts()
 
     standin = "stand-in" in unit_server
     prefix = "standin_" if standin else ""
