@@ -433,23 +433,24 @@ def main():
     howto_bundle()
     say(f"{ROUNDS} rounds; logs in {WORK.relative_to(ROOT)}/")
 
-    site, fleet, howto = [], [], []
+    fresh = {"site": [], "howto": [], "fleet": []}  # seconds per round
     converged = None
     try:
         for r in range(ROUNDS):
-            for step in rotate(["site", "howto", "fleet"], r):
+            for step in rotate(list(fresh), r):
                 say(f"round {r + 1}/{ROUNDS}: {step} on fresh containers")
                 if step == "site":
                     name, seconds = fresh_site(r)
-                    site.append(seconds)
                     if converged:
                         remove_hosts([converged])
                     converged = name
                 elif step == "howto":
-                    howto.append(fresh_howto(r))
+                    seconds = fresh_howto(r)
                 else:
-                    fleet.append(fresh_fleet(r))
-                say(f"round {r + 1}/{ROUNDS}: {step} took {[site, howto, fleet][['site', 'howto', 'fleet'].index(step)][-1]:.1f} s")
+                    seconds = fresh_fleet(r)
+                fresh[step].append(seconds)
+                say(f"round {r + 1}/{ROUNDS}: {step} took {seconds:.1f} s")
+        site, howto, fleet = fresh["site"], fresh["howto"], fresh["fleet"]
 
         inv = inventory([converged])
         noop, empty, noop_changed = [], [], []

@@ -109,6 +109,14 @@ def http_get(port, path, method="GET", body=None, headers=None, timeout=30):
                    method, path, body, headers)
 
 
+def read_until_closed(sock):
+    """Everything the server sends on a raw socket, until it closes the connection."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
 class Unit:
     """A unitd started from the source tree with temporary paths."""
 

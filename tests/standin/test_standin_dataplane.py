@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from standin_helpers import Unit, free_port, http_get, make_app, module_python, needs_root
+from standin_helpers import (Unit, free_port, http_get, make_app, module_python, needs_root,
+                             read_until_closed)
 
 pytestmark = needs_root
 
@@ -168,12 +169,7 @@ def test_receive_extra_http_request_after_body(site):
     s = socket.create_connection(("127.0.0.1", port))
     s.sendall(b"POST /receive HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
               b"3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = read_until_closed(s)
     s.close()
     body = json.loads(data.split(b"\r\n\r\n", 1)[1])
     assert body[0] == {"type": "http.request", "body": "abcdefg"}
@@ -184,12 +180,7 @@ def test_streaming_response_is_chunked(site):
     unit, app, port = site
     s = socket.create_connection(("127.0.0.1", port))
     s.sendall(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = read_until_closed(s)
     s.close()
     head, _, body = data.partition(b"\r\n\r\n")
     assert b"Transfer-Encoding: chunked" in head
@@ -402,12 +393,7 @@ def test_tls_listener_and_certificates(unit, workdir):
     with socket.create_connection(("127.0.0.1", port)) as raw:
         with ctx.wrap_socket(raw, server_hostname="unit.test") as s:
             s.sendall(b"GET /scope HTTP/1.1\r\nHost: unit.test\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_until_closed(s)
     assert data.startswith(b"HTTP/1.1 200 OK")
     assert json.loads(data.split(b"\r\n\r\n", 1)[1])["scheme"] == "https"
     assert unit.api("DELETE", "/certificates/bundle").json == {
