@@ -27,13 +27,18 @@ fi
 start=$(date +%s)
 echo "==> molecule test -s $scenario (platforms: $platforms)"
 log=.cache/molecule-$scenario.log
+# Plays a scenario runs itself (the user scenario's project) write their output here.
+plays_log=.cache/molecule-$scenario-plays.log
 mkdir -p .cache
+rm -f "$plays_log"
 rc=0
 molecule test -s "$scenario" "${args[@]}" 2>&1 | tee "$log" || rc=$?
 # The scenarios' secrets start with "molecule-" and must never reach the play output (no_log).
-if [ $rc = 0 ] && grep -nE 'molecule-(test-secret|redis-pw|admin-pw)-' "$log" >/dev/null; then
-  echo "molecule-run: a secret of the scenario appears in the play output ($log):" >&2
-  grep -nE 'molecule-(test-secret|redis-pw|admin-pw)-' "$log" | cut -c1-200 >&2
+logs=("$log")
+[ -f "$plays_log" ] && logs+=("$plays_log")
+if [ $rc = 0 ] && grep -nE 'molecule-(test-secret|redis-pw|admin-pw)-' "${logs[@]}" >/dev/null; then
+  echo "molecule-run: a secret of the scenario appears in the play output (${logs[*]}):" >&2
+  grep -nE 'molecule-(test-secret|redis-pw|admin-pw)-' "${logs[@]}" | cut -c1-200 >&2
   rc=1
 fi
 echo "==> molecule scenario $scenario: $([ $rc = 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - start ))s"

@@ -13,6 +13,9 @@ description:
   - Sends an HTTP GET to O(url) until it answers with one of O(status) or O(timeout) runs out,
     then, when O(websocket_path) is set, opens a WebSocket on the same host and port and checks
     the C(101 Switching Protocols) answer and its C(Sec-WebSocket-Accept) header.
+  - Only what can get better by waiting is retried: no connection, or a 5xx answer (an app still
+    starting answers 503). Any other answer (a 404 for a path the app does not have, a 403 for a
+    refused WebSocket, a redirect) fails at once, and RV(failed_check) says which check it was.
   - Used after a deploy to decide whether a release serves, the way a browser would reach it.
   - On failure, when O(log_file) is set, the lines the server logged during the probe are part
     of the message (NGINX Unit writes app tracebacks there).
@@ -74,6 +77,11 @@ websocket_status:
   returned: always
   type: int
   sample: 101
+failed_check:
+  description: C(http) or C(websocket), the check that failed; empty when both passed.
+  returned: always
+  type: str
+  sample: http
 attempts:
   description: Number of HTTP attempts made.
   returned: always
@@ -142,6 +150,11 @@ def websocket_handshake(netloc, path, host, origin, timeout):
         return 0, "the WebSocket connection failed: %s" % exc
 
 
+def retryable(status):
+    """No answer yet (0) or a server error may go away while the app starts; nothing else does."""
+    return status == 0 or 500 <= status <= 599
+
+
 def new_log_lines(path, offset, limit=40):
     if not path or not os.path.exists(path):
         return []
@@ -173,27 +186,36 @@ def main():
     log_offset = os.path.getsize(params["log_file"]) if params["log_file"] and os.path.exists(params["log_file"]) else 0
 
     deadline = time.monotonic() + params["timeout"]
-    attempts, status, error, ws_status = 0, 0, "", 0
+    attempts, status, error, ws_status, failed_check = 0, 0, "", 0, ""
     while True:
         attempts += 1
+        failed_check = "http"
         status, error = http_status(params["url"], host, timeout=5)
         if status in params["status"]:
-            if not params["websocket_path"]:
-                break
-            ws_status, error = websocket_handshake(parts.netloc, params["websocket_path"], host, origin, timeout=5)
-            if ws_status == 101 and not error:
-                break
+            failed_check = ""
+            if params["websocket_path"]:
+                ws_status, error = websocket_handshake(parts.netloc, params["websocket_path"], host, origin, timeout=5)
+                if ws_status != 101 or error:
+                    failed_check = "websocket"
         elif not error:
-            error = "GET %s answered %s" % (params["url"], status)
-        if time.monotonic() >= deadline:
+            error = "GET %s answered %s, not %s" % (
+                params["url"], status, " or ".join(str(code) for code in params["status"]))
+        if not failed_check:
+            break
+        answer = status if failed_check == "http" else ws_status
+        if not retryable(answer) or time.monotonic() >= deadline:
             log = new_log_lines(params["log_file"], log_offset)
             module.fail_json(
-                msg="%s (after %d attempts in %ss)%s" % (
-                    error, attempts, params["timeout"],
+                msg="%s (%s)%s" % (
+                    error,
+                    "after %d attempts in %ss" % (attempts, params["timeout"]) if retryable(answer)
+                    else "a %s answer does not change by waiting: not retried" % answer,
                     ("; the server logged:\n" + "\n".join(log)) if log else ""),
-                http_status=status, websocket_status=ws_status, attempts=attempts, log=log)
+                http_status=status, websocket_status=ws_status, attempts=attempts, log=log,
+                failed_check=failed_check)
         time.sleep(1)
-    module.exit_json(changed=False, http_status=status, websocket_status=ws_status, attempts=attempts)
+    module.exit_json(changed=False, http_status=status, websocket_status=ws_status, attempts=attempts,
+                     failed_check="")
 
 
 if __name__ == "__main__":

@@ -14,13 +14,17 @@ brings its own small RFC 6455 WebSocket client.
   chat_probe.py http-rate   --url URL --host HOST --concurrency 8 --seconds 10 [--extra-url URL]
   chat_probe.py admin-login --url URL --host HOST --user admin --password X
   chat_probe.py static      --url URL --host HOST --path /static/chat/site.css
+  chat_probe.py form-post   --url URL --host HOST --path /rooms/ --field room_name=lobby
+                            [--expect-status 302] [--expect-location /rooms/lobby/]
 
 Every subcommand prints one JSON object ("check", "ok", its measurements and,
 on failure, "reason") and exits 0 when the check passes, 1 when it fails and
 2 on usage errors. Django checks the Host header against ALLOWED_HOSTS and the
 WebSocket Origin as well, so every request sends --host as Host and
 http://<host> as Origin. Room names use "_" because the tutorial's WebSocket
-route only accepts \\w+ room names.
+route only accepts \\w+ room names. --ws-prefix (default /ws/chat/) is the path
+the WebSocket room routes live under: /ws/rooms/ makes roundtrip, idle, burst
+and load talk to <url>/ws/rooms/<room>/.
 """
 
 import argparse
@@ -43,6 +47,8 @@ WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x8, 0x9, 0xA
 CONNECT_TIMEOUT = 10  # seconds for TCP connect plus WebSocket handshake
 HTTP_TIMEOUT = 10
+WS_PREFIX = "/ws/chat/"  # default of --ws-prefix: the tutorial's WebSocket route
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 class ProbeError(Exception):
@@ -64,17 +70,17 @@ def mask(data, key):
 
 
 class ChatSocket:
-    """A minimal RFC 6455 client for one connection to /ws/chat/<room>/.
+    """A minimal RFC 6455 client for one connection to <prefix><room>/ (/ws/chat/<room>/).
 
     A reader task answers pings, reassembles fragmented messages and queues
     the "message" value of every text message. When the connection ends,
     close_code holds the server's close code (1006: no close frame at all).
     """
 
-    def __init__(self, url, host, room):
+    def __init__(self, url, host, room, prefix=WS_PREFIX):
         parts = urllib.parse.urlsplit(url)
         self.addr = (parts.hostname, parts.port or 80)
-        self.path = f"{parts.path.rstrip('/')}/ws/chat/{room}/"
+        self.path = f"{parts.path.rstrip('/')}{prefix}{room}/"
         self.host = host
         self.close_code = None
         self.pings = 0
@@ -205,9 +211,9 @@ class ChatSocket:
             self.read_task.cancel()
 
 
-async def open_sockets(host, targets):
+async def open_sockets(args, targets):
     """Connect one ChatSocket per (url, room), concurrently; all of them or fail."""
-    socks = [ChatSocket(url, host, room) for url, room in targets]
+    socks = [ChatSocket(url, args.host, room, args.ws_prefix) for url, room in targets]
     results = await asyncio.gather(*(s.connect() for s in socks), return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
@@ -240,7 +246,7 @@ async def check_roundtrip(args, result):
     room_a, room_b = f"roomA_{tag}", f"roomB_{tag}"
     result.update(url2=args.url2, room_a=room_a, room_b=room_b)
     a1, a2, b1 = socks = await open_sockets(
-        args.host, [(args.url, room_a), (args.url2 or args.url, room_a), (args.url, room_b)]
+        args, [(args.url, room_a), (args.url2 or args.url, room_a), (args.url, room_b)]
     )
     try:
         text = f"roundtrip {tag}"
@@ -266,7 +272,7 @@ async def check_roundtrip(args, result):
 async def check_idle(args, result):
     room = f"idle_{os.urandom(4).hex()}"
     result.update(room=room, seconds=args.seconds)
-    socks = await open_sockets(args.host, [(args.url, room)] * 2)
+    socks = await open_sockets(args, [(args.url, room)] * 2)
     try:
         # Stay idle (pongs only), but notice at once when a connection drops.
         start = time.monotonic()
@@ -313,7 +319,7 @@ async def check_burst(args, result):
     room = f"burst_{run}"
     result.update(room=room, clients=n, messages=m, sent=0, expected_deliveries=n * n * m)
     urls = [args.url] + args.extra_url  # clients spread over several servers (make bench)
-    socks = await open_sockets(args.host, [(urls[i % len(urls)], room) for i in range(n)])
+    socks = await open_sockets(args, [(urls[i % len(urls)], room) for i in range(n)])
     send_errors = 0
 
     async def sender(i, sock):
@@ -371,7 +377,7 @@ async def check_load(args, result):
     rooms = [f"load_{run}_{r}" for r in range(args.rooms)]
     members = [i % args.rooms for i in range(args.clients)]  # room index of each client
     result.update(clients=args.clients, rooms=args.rooms, seconds=args.seconds, http_rate=args.http_rate)
-    socks = await open_sockets(args.host, [(args.url, rooms[r]) for r in members])
+    socks = await open_sockets(args, [(args.url, rooms[r]) for r in members])
     sent = [0] * args.rooms
     web = {"ok": 0, "failed": 0, "statuses": {}, "errors": {}, "latencies": [], "watched": []}
     start = time.monotonic()
@@ -507,49 +513,88 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def check_admin_login(args, result):
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(jar), _NoRedirect()
-    )
-    base = args.url.rstrip("/")
-    steps = result["steps"] = []
+class FormClient:
+    """HTTP client with a cookie jar for Django pages that hold a form.
 
-    def fetch(path, data=None, referer=None):
+    Every request sends --host as Host and http://<host> as Origin and is
+    recorded in steps as {"method", "path", "status"}.
+    """
+
+    def __init__(self, args, steps):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+        )
+        self.base = args.url.rstrip("/")
+        self.host = args.host
+        self.steps = steps
+
+    def request(self, path, data=None, referer=None):
+        """One request, redirects not followed: (status, headers, body text)."""
+        request = urllib.request.Request(self.base + path, data=data)
+        request.add_header("Host", self.host)
+        request.add_header("Origin", f"http://{self.host}")
+        if data is not None:
+            request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        if referer:
+            request.add_header("Referer", referer)
+        try:
+            with self.opener.open(request, timeout=HTTP_TIMEOUT) as response:
+                status, headers, body = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as response:
+            status, headers, body = response.code, response.headers, response.read()
+        self.steps.append({"method": "POST" if data else "GET", "path": path, "status": status})
+        return status, headers, body.decode("utf-8", "replace")
+
+    def fetch(self, path, data=None, referer=None):
         """Request path, following redirects; returns (status, path, body) of the last answer."""
         for _ in range(5):
-            request = urllib.request.Request(base + path, data=data)
-            request.add_header("Host", args.host)
-            request.add_header("Origin", f"http://{args.host}")
-            if referer:
-                request.add_header("Referer", referer)
-            try:
-                with opener.open(request, timeout=HTTP_TIMEOUT) as response:
-                    status, headers, body = response.status, response.headers, response.read()
-            except urllib.error.HTTPError as response:
-                status, headers, body = response.code, response.headers, response.read()
-            steps.append({"method": "POST" if data else "GET", "path": path, "status": status})
-            if status not in (301, 302, 303, 307, 308):
-                return status, path, body.decode("utf-8", "replace")
+            status, headers, body = self.request(path, data, referer)
+            if status not in REDIRECTS:
+                return status, path, body
             # A relative or absolute Location: keep talking to --url, only take the path.
-            location = urllib.parse.urlsplit(headers.get("Location", "/"))
-            path = location.path + (f"?{location.query}" if location.query else "")
+            path = location_path(headers.get("Location", "/"))
             data = referer = None
-        raise ProbeError(f"too many redirects: {steps}")
+        raise ProbeError(f"too many redirects: {self.steps}")
 
-    status, _, page = fetch("/admin/login/")
+    def csrf_page(self, path):
+        """GET the page holding a form: (status, final path, body, CSRF token or None, token source).
+
+        The token is the form's csrfmiddlewaretoken, else the csrftoken cookie's
+        value (Django accepts both); the source says which ("form", "cookie" or
+        None). The jar keeps the cookie for the POST that follows.
+        """
+        status, path, page = self.fetch(path)
+        cookies = {c.name: c.value for c in self.jar}
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if found:
+            return status, path, page, found.group(1), "form"
+        token = cookies.get("csrftoken")
+        return status, path, page, token, "cookie" if token else None
+
+    def has_cookie(self, name):
+        return any(c.name == name for c in self.jar)
+
+
+def location_path(location):
+    """The path (and query) of a relative or absolute Location header."""
+    parts = urllib.parse.urlsplit(location)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def check_admin_login(args, result):
+    steps = result["steps"] = []
+    client = FormClient(args, steps)
+    status, _, _, token, _ = client.csrf_page("/admin/login/")
     result["login_page_status"] = status
     if status != 200:
         return f"GET /admin/login/ answered {status}"
-    cookies = {c.name: c.value for c in jar}
-    result["csrf_cookie"] = "csrftoken" in cookies
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    token = found.group(1) if found else cookies.get("csrftoken")
+    result["csrf_cookie"] = client.has_cookie("csrftoken")
     if not token:
         return "no CSRF token in the login page or cookies"
     first_post_step = len(steps)
     form = {"username": args.user, "password": args.password, "csrfmiddlewaretoken": token, "next": "/admin/"}
-    status, path, page = fetch(
+    status, path, page = client.fetch(
         "/admin/login/?next=/admin/",
         data=urllib.parse.urlencode(form).encode(),
         referer=f"http://{args.host}/admin/login/",
@@ -565,6 +610,36 @@ def check_admin_login(args, result):
         return "POST /admin/login/ answered 403: CSRF check failed (Host, Origin or CSRF_TRUSTED_ORIGINS?)"
     if status != 200 or path.split("?")[0] != "/admin/" or not logged_in:
         return f"not logged in: ended with {status} on {path} (wrong user or password?)"
+    return None
+
+
+def check_form_post(args, result):
+    """GET a page with a form, POST the form back with its CSRF token; check the direct answer."""
+    steps = result["steps"] = []
+    client = FormClient(args, steps)
+    result.update(path=args.path, fields=[name for name, _ in args.field])
+    status, path, _, token, source = client.csrf_page(args.path)
+    result.update(page_status=status, csrf_cookie=client.has_cookie("csrftoken"), csrf_token_from=source)
+    if status != 200:
+        return f"GET {args.path} answered {status}"
+    if not token:
+        return f"no CSRF token in the form on {path} or in the cookies"
+    form = [*args.field, ("csrfmiddlewaretoken", token)]
+    # Posted back to the page it came from (the final path if the GET was redirected).
+    status, headers, body = client.request(
+        path, data=urllib.parse.urlencode(form).encode(), referer=f"http://{args.host}{path}"
+    )
+    location = headers.get("Location")
+    result.update(post_path=path, status=status, location=location, bytes=len(body))
+    if status != args.expect_status:
+        hint = {
+            403: ": CSRF check failed (Host, Origin or CSRF_TRUSTED_ORIGINS?)",
+            503: ": the body did not reach Django (NGINX Unit workaround missing?)",
+        }.get(status, "")
+        return f"POST {path} answered {status}, expected {args.expect_status}{hint}"
+    expected = args.expect_location
+    if expected is not None and expected not in (location, location_path(location or "")):
+        return f"POST {path} answered Location {location!r}, expected {expected!r}"
     return None
 
 
@@ -587,6 +662,25 @@ def http_url(value):
     return value
 
 
+def ws_prefix(value):
+    if not value.startswith("/"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a path such as /ws/chat/")
+    return value if value.endswith("/") else value + "/"
+
+
+def form_field(value):
+    name, sep, field_value = value.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{value!r} is not NAME=VALUE")
+    return name, field_value
+
+
+def http_status(value):
+    if not value.isdigit() or not 100 <= int(value) <= 599:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an HTTP status code")
+    return int(value)
+
+
 def positive(value):
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a positive integer")
@@ -597,6 +691,9 @@ def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--url", type=http_url, required=True, help="base URL, e.g. http://127.0.0.1:80")
     common.add_argument("--host", required=True, help="Host header (must be in ALLOWED_HOSTS)")
+    common.add_argument(
+        "--ws-prefix", type=ws_prefix, default=WS_PREFIX, help=f"path of the WebSocket rooms (default {WS_PREFIX})"
+    )
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -632,6 +729,12 @@ def build_parser():
     sub.add_argument("--password", required=True)
     sub = command("static", check_static, "a static file is served")
     sub.add_argument("--path", default="/static/chat/site.css")
+    sub = command("form-post", check_form_post, "POST a page's form with its CSRF token, check the answer")
+    sub.add_argument("--path", default="/rooms/", help="page holding the form (GET, then POST to it)")
+    sub.add_argument("--field", type=form_field, action="append", default=[], metavar="NAME=VALUE",
+                     help="a form field to post (repeatable)")
+    sub.add_argument("--expect-status", type=http_status, default=302)
+    sub.add_argument("--expect-location", help="expected Location header (its path and query suffice)")
     return parser
 
 
@@ -641,6 +744,8 @@ def main(argv=None):
     if getattr(args, "rooms", 1) > getattr(args, "clients", 1):
         parser.error("load: --rooms must not exceed --clients")  # exits 2, like argparse's own errors
     result = {"check": args.command, "ok": False, "url": args.url, "host": args.host}
+    if args.ws_prefix != WS_PREFIX:
+        result["ws_prefix"] = args.ws_prefix
     try:
         reason = args.func(args, result)
         if asyncio.iscoroutine(reason):

@@ -26,6 +26,20 @@ request to the real ASGI application:
    wrapper swallows that stray empty message and waits for the next real one; WebSocket and
    lifespan scopes pass through untouched. The deploy role turns it on only for Unit < 1.35.
 
+4. Lifespan. Unit starts every ASGI process with a "lifespan" scope. An app built the Channels
+   tutorial's way (a ProtocolTypeRouter without a "lifespan" entry) raises ValueError for it, and
+   Unit logs "ASGI Lifespan processing exception" with that traceback at every process start.
+   When the app is such a router, the loader answers startup and shutdown itself; an app that
+   handles lifespan (a "lifespan" entry, or any other ASGI callable) gets the scope as it is.
+
+5. WebSocket receive after close. The ASGI spec says that once an app has sent websocket.close,
+   receive() returns websocket.disconnect. Unit instead logs "receive() called for closed
+   WebSocket" and raises RuntimeError("WebSocket already closed"), which then shows as a
+   traceback. Channels consumers call receive() again after they close a socket themselves
+   (a denied Origin, a consumer calling self.close()), so every refused WebSocket logged an
+   error. The loader answers that receive() with websocket.disconnect, as the spec and the
+   other ASGI servers (Daphne, Uvicorn) do.
+
 Standard library only.
 """
 
@@ -34,7 +48,7 @@ import json
 import logging
 import os
 
-__all__ = ["application", "wrap_receive"]
+__all__ = ["application", "wrap_receive", "handles_lifespan", "serve_lifespan", "guard_websocket"]
 
 TARGET_VARIABLE = "UNITCHANNELS_APP"
 ENV_FILE_VARIABLE = "UNITCHANNELS_ENV_FILE"
@@ -95,6 +109,49 @@ def wrap_receive(receive):
     return receive_without_stray_request
 
 
+def handles_lifespan(app):
+    """Whether the app itself answers the lifespan scope.
+
+    Only a router with a mapping of scope types (Channels' ProtocolTypeRouter) can be known not
+    to: any other callable gets the scope and answers it as it sees fit.
+    """
+    mapping = getattr(app, "application_mapping", None)
+    return not isinstance(mapping, dict) or "lifespan" in mapping
+
+
+async def serve_lifespan(receive, send):
+    """Answer lifespan startup and shutdown for an app that has nothing to start or stop."""
+    while True:
+        message = await receive()
+        if message.get("type") == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message.get("type") == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def guard_websocket(receive, send):
+    """Return (receive, send) for a WebSocket scope that follow the spec after a close.
+
+    Once the app has sent websocket.close, receive() answers websocket.disconnect with the
+    close code instead of asking Unit, which would log an error and raise.
+    """
+    closed_with = None
+
+    async def guarded_send(message):
+        nonlocal closed_with
+        await send(message)
+        if message.get("type") == "websocket.close":
+            closed_with = message.get("code") or 1000
+
+    async def guarded_receive():
+        if closed_with is not None:
+            return {"type": "websocket.disconnect", "code": closed_with}
+        return await receive()
+
+    return guarded_receive, guarded_send
+
+
 def _load_environment(path):
     """Load the secrets file (a JSON object of strings) into os.environ."""
     if not path:
@@ -115,8 +172,16 @@ _target = _load_target(os.environ.get(TARGET_VARIABLE, "").strip())
 _fix_unit_134 = os.environ.get(FIX_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+_answer_lifespan = not handles_lifespan(_target)
+
+
 async def application(scope, receive, send):
     """ASGI 3 entry point handed to NGINX Unit."""
-    if _fix_unit_134 and scope.get("type") == "http":
+    kind = scope.get("type")
+    if kind == "http" and _fix_unit_134:
         receive = wrap_receive(receive)
+    elif kind == "websocket":
+        receive, send = guard_websocket(receive, send)
+    elif kind == "lifespan" and _answer_lifespan:
+        return await serve_lifespan(receive, send)
     return await _target(scope, receive, send)

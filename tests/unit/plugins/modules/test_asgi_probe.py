@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""asgi_probe against a small local server whose answers each test chooses."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.unitchannels.deploy.plugins.modules import asgi_probe
+
+
+class Server:
+    """Answers GET with the next status of `http` (the last one repeats) and WebSocket upgrades
+    with `ws` (101 with a correct accept header, or that status)."""
+
+    def __init__(self):
+        self.http, self.ws, self.requests = [200], 101, []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.requests.append((self.path, self.headers.get("Origin")))
+                if self.headers.get("Upgrade", "").lower() == "websocket":
+                    if server.ws != 101:
+                        self.send_response(server.ws)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    key = self.headers["Sec-WebSocket-Key"]
+                    accept = base64.b64encode(hashlib.sha1((key + asgi_probe.WS_GUID).encode()).digest()).decode()
+                    self.send_response(101)
+                    self.send_header("Upgrade", "websocket")
+                    self.send_header("Connection", "Upgrade")
+                    self.send_header("Sec-WebSocket-Accept", accept)
+                    self.end_headers()
+                    self.close_connection = True
+                    return
+                status = server.http.pop(0) if len(server.http) > 1 else server.http[0]
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def probe(run_module, server, monkeypatch):
+    monkeypatch.setattr(asgi_probe.time, "sleep", lambda seconds: None)
+
+    def run(**args):
+        args.setdefault("url", "http://127.0.0.1:%d/rooms/" % server.port)
+        args.setdefault("host", "localhost")
+        args.setdefault("timeout", 5)
+        return run_module(asgi_probe, args, check_mode=args.pop("check_mode", False))
+
+    return run
+
+
+def test_http_and_websocket_pass(probe, server):
+    result = probe(websocket_path="/ws/rooms/health/")
+    assert not result["failed"] and result["changed"] is False
+    assert (result["http_status"], result["websocket_status"], result["failed_check"]) == (200, 101, "")
+    assert server.requests[-1] == ("/ws/rooms/health/", "http://localhost")
+
+
+def test_a_404_fails_at_once(probe, server):
+    server.http = [404]
+    result = probe()
+    assert result["failed"] and result["failed_check"] == "http" and result["attempts"] == 1
+    assert "answered 404, not 200" in result["msg"] and "not retried" in result["msg"]
+
+
+def test_a_503_is_retried_until_the_app_answers(probe, server):
+    server.http = [503, 503, 200]
+    result = probe()
+    assert not result["failed"] and result["attempts"] == 3
+
+
+def test_a_503_that_stays_fails_after_the_timeout(probe, server):
+    server.http = [503]
+    result = probe(timeout=0)
+    assert result["failed"] and result["failed_check"] == "http" and "after 1 attempts" in result["msg"]
+
+
+def test_another_expected_status(probe, server):
+    server.http = [302]
+    assert not probe(status=[302])["failed"]
+    assert probe()["failed"]
+
+
+def test_a_refused_websocket_fails_at_once(probe, server):
+    server.ws = 403
+    result = probe(websocket_path="/ws/rooms/health/")
+    assert result["failed"] and result["failed_check"] == "websocket" and result["attempts"] == 1
+    assert result["websocket_status"] == 403
+
+
+def test_no_server_is_retried_then_fails(probe, server):
+    server.stop()
+    result = probe(timeout=0)
+    assert result["failed"] and result["failed_check"] == "http" and result["http_status"] == 0
+
+
+def test_runs_in_check_mode(probe):
+    assert not probe(check_mode=True)["failed"]
+
+
+def test_url_must_be_http_with_a_port(probe):
+    result = probe(url="https://example.org/")
+    assert result["failed"] and "http://ADDR:PORT/PATH" in result["msg"]

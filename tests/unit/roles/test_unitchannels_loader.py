@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""The loader NGINX Unit runs (roles/channels_app/files/unitchannels_loader.py), with fake apps."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import asyncio
+import importlib.util
+import os
+import sys
+import types
+
+import pytest
+
+LOADER = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "channels_app", "files",
+                      "unitchannels_loader.py")
+
+
+class Router:
+    """Shaped like Channels' ProtocolTypeRouter: a mapping of scope types, ValueError otherwise."""
+
+    def __init__(self, mapping):
+        self.application_mapping = mapping
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in self.application_mapping:
+            raise ValueError("No application configured for scope type %r" % scope["type"])
+        return await self.application_mapping[scope["type"]](scope, receive, send)
+
+
+def load(monkeypatch, app, fix="false"):
+    """Import a fresh copy of the loader wrapping `app` (as module fakeproject.asgi)."""
+    module = types.ModuleType("fakeproject_asgi")
+    module.application = app
+    monkeypatch.setitem(sys.modules, "fakeproject_asgi", module)
+    monkeypatch.setenv("UNITCHANNELS_APP", "fakeproject_asgi:application")
+    monkeypatch.setenv("UNITCHANNELS_UNIT_134_FIX", fix)
+    monkeypatch.delenv("UNITCHANNELS_ENV_FILE", raising=False)
+    spec = importlib.util.spec_from_file_location("unitchannels_loader_under_test", LOADER)
+    loader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loader)
+    return loader
+
+
+def run(loader, scope, incoming):
+    """Run the loader's application on scope; return what it sent. receive() pops `incoming`
+    and, like Unit, raises once the app has closed the WebSocket itself."""
+    sent, state = [], {"closed": False}
+
+    async def receive():
+        if state["closed"]:
+            raise RuntimeError("WebSocket already closed")
+        if not incoming:
+            raise AssertionError("the app asked for a message the test did not plan")
+        return incoming.pop(0)
+
+    async def send(message):
+        sent.append(message)
+        if message["type"] == "websocket.close":
+            state["closed"] = True
+
+    asyncio.run(loader.application(scope, receive, send))
+    return sent
+
+
+async def closing_consumer(scope, receive, send):
+    """Like a Channels consumer that refuses the socket: close, then receive until disconnect."""
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.close", "code": 4003})
+    message = await receive()
+    assert message == {"type": "websocket.disconnect", "code": 4003}
+
+
+def test_lifespan_answered_for_a_router_without_lifespan(monkeypatch):
+    loader = load(monkeypatch, Router({"http": None}))
+    sent = run(loader, {"type": "lifespan"}, [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+
+
+def test_lifespan_passed_to_a_router_that_handles_it(monkeypatch):
+    seen = []
+
+    async def lifespan(scope, receive, send):
+        seen.append((await receive())["type"])
+        await send({"type": "lifespan.startup.failed", "message": "app says no"})
+
+    loader = load(monkeypatch, Router({"lifespan": lifespan}))
+    sent = run(loader, {"type": "lifespan"}, [{"type": "lifespan.startup"}])
+    assert seen == ["lifespan.startup"]
+    assert sent == [{"type": "lifespan.startup.failed", "message": "app says no"}]
+
+
+def test_lifespan_passed_to_a_plain_asgi_callable(monkeypatch):
+    async def app(scope, receive, send):
+        raise ValueError("plain app refuses lifespan")
+
+    loader = load(monkeypatch, app)
+    with pytest.raises(ValueError, match="plain app refuses lifespan"):
+        run(loader, {"type": "lifespan"}, [{"type": "lifespan.startup"}])
+
+
+def test_receive_after_the_app_closed_a_websocket_is_a_disconnect(monkeypatch):
+    loader = load(monkeypatch, Router({"websocket": closing_consumer}))
+    sent = run(loader, {"type": "websocket"}, [{"type": "websocket.connect"}])
+    assert sent == [{"type": "websocket.close", "code": 4003}]
+
+
+def test_without_the_loader_unit_raises_on_that_receive():
+    """The fake receive() behaves as Unit does, so the test above can fail."""
+    loader = types.SimpleNamespace(application=closing_consumer)
+    with pytest.raises(RuntimeError, match="WebSocket already closed"):
+        run(loader, {"type": "websocket"}, [{"type": "websocket.connect"}])
+
+
+def test_websocket_messages_pass_through_until_the_close(monkeypatch):
+    async def echo(scope, receive, send):
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        await send({"type": "websocket.send", "text": message["text"]})
+        assert (await receive())["type"] == "websocket.disconnect"
+
+    loader = load(monkeypatch, echo)
+    sent = run(loader, {"type": "websocket"}, [{"type": "websocket.connect"},
+                                               {"type": "websocket.receive", "text": "hi"},
+                                               {"type": "websocket.disconnect", "code": 1001}])
+    assert sent == [{"type": "websocket.accept"}, {"type": "websocket.send", "text": "hi"}]
+
+
+def test_unit_134_fix_drops_the_stray_request_only_when_on(monkeypatch):
+    async def app(scope, receive, send):
+        first, second = await receive(), await receive()
+        await send({"type": "seen", "types": [first["type"], second["type"]]})
+
+    incoming = [{"type": "http.request", "body": b"a=1", "more_body": False},
+                {"type": "http.request", "body": b"", "more_body": False},
+                {"type": "http.disconnect"}]
+    assert run(load(monkeypatch, app, fix="true"), {"type": "http"}, list(incoming))[0]["types"] == [
+        "http.request", "http.disconnect"]
+    assert run(load(monkeypatch, app, fix="false"), {"type": "http"}, list(incoming))[0]["types"] == [
+        "http.request", "http.request"]
