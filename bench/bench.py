@@ -274,6 +274,8 @@ def probe(host, *args):
 
 SERVERS_SH = r"""
 set -eu
+# The bench talks to Unit's control socket with curl, which neither Unit nor the roles install.
+command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl >/dev/null
 # Daphne and Uvicorn serve the same app (the role's loader, the same environment) from a
 # virtualenv of their own, as Unit's user.
 cfg=$(curl -fsS --unix-socket /var/run/control.unit.sock http://localhost/config/applications/chat)

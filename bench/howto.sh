@@ -20,7 +20,8 @@ printf '[Service]\nPrivateUsers=false\n' >/etc/systemd/system/redis-server.servi
 #    Redis for the channel layer, and venv for the virtualenv.
 echo "deb [trusted=yes] file:/srv/unit-repo ./" >/etc/apt/sources.list.d/unit.list
 apt-get update -q
-apt-get install -y -q unit unit-python3.11 redis-server python3.11-venv
+# curl too: the howto uploads the configuration with it (the unit package does not depend on it).
+apt-get install -y -q unit unit-python3.11 redis-server python3.11-venv curl
 systemctl enable --now unit.service
 
 # 2. The virtualenv, with channels and the rest of the app's requirements.
