@@ -16,8 +16,12 @@ if curl -fsS --max-time 5 -o /dev/null https://packages.nginx.org/unit/; then
   echo "==> NGINX Unit: official packages from packages.nginx.org"
 else
   source=custom
-  echo "==> NGINX Unit: packages.nginx.org cannot be reached; using the offline TEST STAND-IN packages"
-  echo "    (tests/standin: they behave like Unit 1.34.2 on the control API but are not NGINX Unit)"
+  if [ -n "${UNIT_PACKAGES_DIR:-}" ]; then
+    echo "==> NGINX Unit: packages.nginx.org cannot be reached; using the packages of UNIT_PACKAGES_DIR"
+  else
+    echo "==> NGINX Unit: packages.nginx.org cannot be reached; using the offline TEST STAND-IN packages"
+    echo "    (tests/standin: they behave like Unit 1.34.2 on the control API but are not NGINX Unit)"
+  fi
 fi
 
 if [ -z "$(docker ps -q -f name="^$name\$")" ]; then
@@ -46,9 +50,11 @@ else
   echo "==> $changed change(s) made"
 fi
 
+# Say what was installed, not what was guessed: unitd names itself (the stand-in says so too).
+installed=$(docker exec "$name" unitd --version 2>&1 | grep -v '^configured as' | paste -sd ' ' -)
 cat <<MSG
 
-==> The chat is served by NGINX Unit$([ "$source" = custom ] && echo " (TEST STAND-IN packages)") at:
+==> The chat is served by NGINX Unit ("unitd --version": ${installed:-no answer}) at:
       http://127.0.0.1:$port/chat/
     Open a room in two browser tabs and type in one. Tear down with: make demo-down
 MSG
