@@ -13,12 +13,12 @@ export MOLECULE_DISTROS ?= debian12 debian13
 SCENARIOS ?= unit default user multihost reliability
 PLAYBOOKS := $(wildcard site.yml playbooks/*.yml)
 
-.PHONY: help test test-scenario lint pytest molecule bench prepare venv docker images unit-repo demo demo-down clean
+.PHONY: help test test-scenario lint pytest sanity molecule bench prepare venv docker images unit-repo demo demo-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-15s %s\n", $$1, $$2 }'
 
-test: lint pytest molecule ## Every check: yamllint, ansible-lint, syntax, pytest, all molecule scenarios
+test: lint pytest sanity molecule ## Every check: yamllint, ansible-lint, syntax, pytest, ansible-test, all molecule scenarios
 	@echo "==> make test: all checks passed"
 
 venv: ## Create or reuse .venv with the pinned toolchain and collections
@@ -52,6 +52,9 @@ lint: venv ## yamllint, ansible-lint (production profile), syntax check of every
 pytest: venv ## Module unit tests and the stand-in's own tests
 	@echo "==> pytest"
 	@python -m pytest
+
+sanity: ## ansible-test sanity and units, offline
+	@scripts/ansible-test.sh sanity units
 
 molecule: prepare ## Every molecule scenario (create, converge, idempotence, verify, destroy)
 	@for s in $(SCENARIOS); do scripts/molecule-run.sh "$$s" || exit 1; done

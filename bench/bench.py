@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make bench: how long the project's runs take, and how fast the stack it builds serves.
 
 Every comparison is a ratio of two things measured side by side in the same round, on
@@ -68,7 +67,7 @@ def run(argv, log=None, **kwargs):
         return subprocess.run(argv, check=True, text=True, capture_output=True, **kwargs).stdout
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
-        rc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, text=True, **kwargs).returncode
+        rc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, text=True, check=False, **kwargs).returncode
     if rc != 0:
         tail = log.read_text().splitlines()[-25:]
         raise BenchError(f"{' '.join(map(str, argv[:3]))} ... failed (rc {rc}); end of {log}:\n" + "\n".join(tail))
@@ -104,7 +103,7 @@ def start_hosts(names):
         deadline = time.monotonic() + 60
         while True:  # systemctl answers nothing until systemd's bus is up
             state = subprocess.run(["docker", "exec", name, "systemctl", "is-system-running", "--wait"],
-                                   capture_output=True, text=True).stdout.strip()
+                                   capture_output=True, text=True, check=False).stdout.strip()
             if state in ("running", "degraded"):
                 break
             if time.monotonic() > deadline:
@@ -114,7 +113,7 @@ def start_hosts(names):
 
 def remove_hosts(names):
     if names:
-        subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
 
 
 def remove_all_bench_hosts():
@@ -174,7 +173,7 @@ def recap_changed(output):
 def fresh_site(round_no):
     name = f"{PREFIX}site{round_no}"
     start_hosts([name])
-    seconds, _ = playbook(inventory([name]), "site.yml", WORK / f"site-fresh-{round_no}.log")
+    seconds, dummy = playbook(inventory([name]), "site.yml", WORK / f"site-fresh-{round_no}.log")
     return name, seconds
 
 
@@ -182,7 +181,7 @@ def fresh_fleet(round_no):
     names = [f"{PREFIX}fleet{round_no}-{i}" for i in range(1, FLEET + 1)]
     start_hosts(names)
     try:
-        seconds, _ = playbook(inventory(names), "site.yml", WORK / f"site-fleet-{round_no}.log")
+        seconds, dummy = playbook(inventory(names), "site.yml", WORK / f"site-fleet-{round_no}.log")
     finally:
         remove_hosts(names)
     return seconds
@@ -262,7 +261,7 @@ def new_release(n):
 
 def probe(host, *args):
     out = subprocess.run(["docker", "exec", host, "python3", "/usr/local/bin/chat_probe", *args],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     try:
         result = json.loads(out.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
@@ -318,7 +317,7 @@ def serving(host, rounds):
         "daphne": ["--url", "http://127.0.0.1:8002", "--extra-url", "http://127.0.0.1:8003"],
     }
     for name, urls in servers.items():  # up and serving before any measurement
-        for _ in range(60):
+        for dummy in range(60):
             try:
                 probe(host, "http-rate", *urls, "--host", "localhost", "--seconds", "1", "--concurrency", "1")
                 break
@@ -427,7 +426,7 @@ def main():
     for path, hint in ((VENV_BIN / "ansible-playbook", "make venv"), (REPO / "Packages", "make unit-repo")):
         if not path.exists():
             raise BenchError(f"missing {path.relative_to(ROOT) if ROOT in path.parents else path} (run: {hint})")
-    if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode:
+    if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False).returncode:
         raise BenchError(f"missing Docker image {IMAGE} (run: make images)")
     remove_all_bench_hosts()
     shutil.rmtree(WORK, ignore_errors=True)
@@ -463,7 +462,7 @@ def main():
                     noop.append(seconds)
                     noop_changed.append(recap_changed(out))
                 else:
-                    seconds, _ = playbook(inv, "bench/empty-play.yml", WORK / f"empty-{r}.log")
+                    seconds, dummy = playbook(inv, "bench/empty-play.yml", WORK / f"empty-{r}.log")
                     empty.append(seconds)
             say(f"no-op round {r + 1}: site.yml {noop[-1]:.1f} s ({noop_changed[-1]} changed), "
                 f"empty play {empty[-1]:.1f} s")
@@ -476,8 +475,8 @@ def main():
             loop = threading.Thread(target=request_loop, args=(url, stop, tally))
             loop.start()
             try:
-                seconds, _ = playbook(inv, "playbooks/deploy.yml", WORK / f"deploy-{r}.log",
-                                      {"channels_app_source": "directory", "channels_app_src": str(release)})
+                seconds, dummy = playbook(inv, "playbooks/deploy.yml", WORK / f"deploy-{r}.log",
+                                          {"channels_app_source": "directory", "channels_app_src": str(release)})
             finally:
                 stop.set()
                 loop.join()

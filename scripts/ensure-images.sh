@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # debian12 always: the multihost and reliability scenarios run on it whatever the narrowing.
-for distro in $(printf "%s\n" debian12 ${MOLECULE_DISTROS:-debian13} | sort -u); do
+read -ra distros <<<"${MOLECULE_DISTROS:-debian13}"
+for distro in $(printf "%s\n" debian12 "${distros[@]}" | sort -u); do
   override_var="MOLECULE_IMAGE_${distro^^}"
   if [ -n "${!override_var:-}" ]; then
     echo "==> $distro: using ${!override_var} ($override_var)"

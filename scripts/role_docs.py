@@ -243,7 +243,7 @@ def _display(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("roles", nargs="*", help="role names (default: every role with meta/argument_specs.yml)")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 with a unified diff when a README differs from its specs")

@@ -13,14 +13,14 @@ description:
   - Sends an HTTP GET to O(url) until it answers with one of O(status) or O(timeout) runs out,
     then, when O(websocket_path) is set, opens a WebSocket on the same host and port and checks
     the C(101 Switching Protocols) answer and its C(Sec-WebSocket-Accept) header.
-  - Only what can get better by waiting is retried: no connection, or a 5xx answer (an app still
-    starting answers 503). Any other answer (a 404 for a path the app does not have, a 403 for a
+  - Only what can get better by waiting is retried, that is no connection or a 5xx answer (an app
+    still starting answers 503). Any other answer (a 404 for a path the app does not have, a 403 for a
     refused WebSocket, a redirect) fails at once, and RV(failed_check) says which check it was.
   - Used after a deploy to decide whether a release serves, the way a browser would reach it.
   - On failure, when O(log_file) is set, the lines the server logged during the probe are part
     of the message (NGINX Unit writes app tracebacks there).
 version_added: 0.1.0
-author: unitchannels maintainers
+author: unitchannels maintainers (@unitchannels)
 options:
   url:
     description: URL of the HTTP check (C(http://ADDR:PORT/PATH)).
@@ -47,6 +47,8 @@ options:
   log_file:
     description: Log file whose new lines explain a failure.
     type: path
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -116,7 +118,7 @@ def http_status(url, host, timeout):
 
 def websocket_handshake(netloc, path, host, origin, timeout):
     """Open a WebSocket, check the 101 answer, close it cleanly. Returns (status, error)."""
-    hostname, _, port = netloc.rpartition(":")
+    hostname, _sep, port = netloc.rpartition(":")
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

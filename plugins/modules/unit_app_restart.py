@@ -25,7 +25,7 @@ description:
     when it could not start.
   - Always reports C(changed) (a restart is an action, not a state).
 version_added: 0.1.0
-author: unitchannels maintainers
+author: unitchannels maintainers (@unitchannels)
 options:
   name:
     description:

@@ -26,7 +26,7 @@ description:
   - O(state=absent) deletes every C(NAME-*) bundle. If a listener still references one,
     the module fails and deletes nothing.
 version_added: 0.1.0
-author: unitchannels maintainers
+author: unitchannels maintainers (@unitchannels)
 options:
   name:
     description:

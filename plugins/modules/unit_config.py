@@ -31,7 +31,7 @@ description:
   - To restart application processes when only code or the virtualenv changed, use
     M(unitchannels.deploy.unit_app_restart).
 version_added: 0.1.0
-author: unitchannels maintainers
+author: unitchannels maintainers (@unitchannels)
 options:
   path:
     description:
@@ -94,7 +94,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Unit is read, never written; RV(changed) tells whether a write would happen.
+    details: Unit is read, never written; the task's C(changed) tells whether a write would happen.
   diff_mode:
     support: full
     details: Before and after are shown as JSON with sorted keys; arrays keep their order.

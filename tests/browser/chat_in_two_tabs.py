@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The Channels tutorial's own browser test (part 4), against a deployment served by NGINX Unit.
 
 Headless Chromium opens a chat room in two tabs, types a message in the first, and waits for it

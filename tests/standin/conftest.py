@@ -20,7 +20,7 @@ def workdir():
 
 @pytest.fixture
 def unit(workdir):
-    short, _ = module_python()
+    short, dummy = module_python()
     u = Unit(workdir, short).start()
     yield u
     u.stop()

@@ -183,7 +183,7 @@ class Unit:
         the descendants of its main process, and after a stop those seen
         before that are still alive."""
         out = subprocess.run(["ps", "-eo", "pid=,ppid=,user=,args="],
-                             capture_output=True, text=True).stdout
+                             capture_output=True, text=True, check=False).stdout
         procs = {}
         for ln in out.splitlines():
             f = ln.split(None, 3)
@@ -194,7 +194,7 @@ class Unit:
             tree = {self.main_pid}
             while grew:
                 grew = False
-                for pid, (ppid, _) in procs.items():
+                for pid, (ppid, dummy) in procs.items():
                     if ppid in tree and pid not in tree:
                         tree.add(pid)
                         grew = True
@@ -272,5 +272,3 @@ class BroadcastHandler(socketserver.StreamRequestHandler):
         finally:
             with self.server.lock:
                 self.server.clients.discard(self.wfile)
-
-

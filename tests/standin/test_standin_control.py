@@ -153,7 +153,7 @@ def test_invalid_json_locations(unit):
 def test_control_api_over_tcp(workdir):
     import http.client
     from standin_helpers import Unit, module_python, request
-    short, _ = module_python()
+    short, dummy = module_python()
     port = free_port()
     u = Unit(workdir, short, extra_args=["--control", "127.0.0.1:%d" % port]).start()
     try:
@@ -166,7 +166,7 @@ def test_control_api_over_tcp(workdir):
 
 def test_identical_reupload_keeps_processes(unit, workdir):
     from standin_helpers import http_get, make_app, module_python
-    short, _ = module_python()
+    short, dummy = module_python()
     app = make_app(workdir)
     port = free_port()
     conf = json.dumps({"listeners": {"127.0.0.1:%d" % port: {"pass": "applications/a"}},

@@ -34,7 +34,7 @@ def app_conf(app, short, **extra):
 
 @pytest.fixture
 def site(unit, workdir, broadcast):
-    short, _ = module_python()
+    short, dummy = module_python()
     app = make_app(workdir)
     (app / "broadcast.addr").write_text(broadcast.addr)
     port = free_port()
@@ -98,7 +98,7 @@ def test_static_share(site, workdir):
     assert r.status == 200 and r.raw == b"" and r.header("Content-Length") == str(st.st_size)
     assert http_get(port, "/static/missing.css").status == 404
     conn = __import__("http.client").client.HTTPConnection("127.0.0.1", port)
-    for _ in range(3):                      # keep-alive for router responses
+    for dummy in range(3):                      # keep-alive for router responses
         conn.request("GET", "/static/site.css")
         resp = conn.getresponse()
         assert resp.status == 200 and resp.read() == b"body{font-family:sans-serif}\n"
@@ -182,7 +182,7 @@ def test_streaming_response_is_chunked(site):
     s.sendall(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
     data = read_until_closed(s)
     s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, dummy, body = data.partition(b"\r\n\r\n")
     assert b"Transfer-Encoding: chunked" in head
     assert body == b"4\r\none \r\n4\r\ntwo \r\n5\r\nthree\r\n0\r\n\r\n"
 
@@ -239,7 +239,7 @@ def test_websocket_handshake_bytes(site):
 
 def test_restart_replaces_processes_and_broken_code_gives_503(site):
     unit, app, port = site
-    pids = {int(http_get(port, "/pid").raw) for _ in range(4)}
+    pids = {int(http_get(port, "/pid").raw) for dummy in range(4)}
     assert len(pids) == 2
     asgi = app / "mysite" / "asgi.py"
     good = asgi.read_text()
@@ -253,7 +253,7 @@ def test_restart_replaces_processes_and_broken_code_gives_503(site):
     assert st["processes"] == {"running": 0, "starting": 0, "idle": 0}
     asgi.write_text(good)
     assert unit.api("GET", "/control/applications/chat/restart").json == {"success": "Ok"}
-    new = {int(http_get(port, "/pid").raw) for _ in range(4)}
+    new = {int(http_get(port, "/pid").raw) for dummy in range(4)}
     assert len(new) == 2 and not new & pids
 
 
@@ -281,7 +281,7 @@ def test_open_websocket_survives_reconfiguration_and_restart(site, change):
         else:
             r = unit.api("GET", "/control/applications/chat/restart")
         assert r.status == 200, r.raw
-        new_pids = {int(http_get(port, "/pid").raw) for _ in range(4)}
+        new_pids = {int(http_get(port, "/pid").raw) for dummy in range(4)}
         assert old_pid not in new_pids
         with connect(url, open_timeout=10) as new:
             assert json.loads(new.recv(10))["pid"] in new_pids
@@ -325,7 +325,7 @@ def test_app_processes_run_as_the_app_user(site):
 
 
 def test_wsgi_application(unit, workdir):
-    short, _ = module_python()
+    short, dummy = module_python()
     app = make_app(workdir)
     port = free_port()
     put_config(unit, {
@@ -338,7 +338,7 @@ def test_wsgi_application(unit, workdir):
 
 
 def test_dynamic_processes_and_prefix(unit, workdir):
-    short, _ = module_python()
+    short, dummy = module_python()
     app = make_app(workdir)
     port = free_port()
     put_config(unit, {
@@ -354,7 +354,7 @@ def test_dynamic_processes_and_prefix(unit, workdir):
 def test_tls_listener_and_certificates(unit, workdir):
     if not shutil.which("openssl"):
         pytest.skip("openssl is needed to make a test certificate")
-    short, _ = module_python()
+    short, dummy = module_python()
     app = make_app(workdir)
     key, crt = workdir / "k.pem", workdir / "c.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
@@ -381,13 +381,13 @@ def test_tls_listener_and_certificates(unit, workdir):
     port = free_port()
     r = unit.api("PUT", "/config", json.dumps({
         "listeners": {"127.0.0.1:%d" % port: {"pass": "applications/a",
-                                             "tls": {"certificate": "missing"}}},
+                                              "tls": {"certificate": "missing"}}},
         "applications": {"a": app_conf(app, short)}}))
     assert r.json == {"error": "Invalid configuration.",
                       "detail": 'Certificate "missing" is not found.'}
     put_config(unit, {
         "listeners": {"127.0.0.1:%d" % port: {"pass": "applications/a",
-                                             "tls": {"certificate": "bundle"}}},
+                                              "tls": {"certificate": "bundle"}}},
         "applications": {"a": app_conf(app, short)}})
     ctx = ssl.create_default_context(cafile=str(crt))
     with socket.create_connection(("127.0.0.1", port)) as raw:
@@ -406,7 +406,7 @@ def test_tls_listener_and_certificates(unit, workdir):
 
 
 def test_state_survives_a_restart(workdir):
-    short, _ = module_python()
+    short, dummy = module_python()
     app = make_app(workdir)
     port = free_port()
     u = Unit(workdir, short).start()
@@ -430,10 +430,10 @@ def test_state_survives_a_restart(workdir):
 
 
 def test_daemon_mode_pidfile_signals(workdir):
-    short, _ = module_python()
+    short, dummy = module_python()
     u = Unit(workdir, short)
     out = subprocess.run(u.args(daemon=True), capture_output=True, text=True,
-                         timeout=30, cwd=str(workdir))
+                         timeout=30, cwd=str(workdir), check=False)
     assert out.returncode == 0, out.stderr
     assert re.search(r"\[info\] \d+#\d+ unit 1\.34\.2 started", out.stderr)
     pid = int(u.pidfile.read_text())
@@ -463,21 +463,21 @@ def test_daemon_mode_pidfile_signals(workdir):
 def test_version_and_help():
     from standin_helpers import TARGET_PYTHON, UNITD
     out = subprocess.run([TARGET_PYTHON, str(UNITD), "--version"], capture_output=True,
-                         text=True)
+                         text=True, check=False)
     assert out.returncode == 0
     lines = out.stderr.splitlines()
     assert lines[0] == "unit version: 1.34.2"
     assert "TEST STAND-IN" in lines[1]
     out = subprocess.run([TARGET_PYTHON, str(UNITD), "--help"], capture_output=True,
-                         text=True)
+                         text=True, check=False)
     assert "--control-mode MODE" in out.stdout and "--statedir DIR" in out.stdout
     out = subprocess.run([TARGET_PYTHON, str(UNITD), "--bogus"], capture_output=True,
-                         text=True)
+                         text=True, check=False)
     assert out.returncode == 1 and out.stderr == 'unknown option "--bogus"\n'
 
 
 def test_more_match_options_rewrite_headers_access_log(unit, workdir):
-    short, _ = module_python()
+    short, dummy = module_python()
     app = make_app(workdir)
     (workdir / "wd").mkdir(mode=0o755)
     port = free_port()
@@ -512,7 +512,7 @@ def test_more_match_options_rewrite_headers_access_log(unit, workdir):
     # limits.requests: the process is replaced after two requests. The retirement reaches the
     # router asynchronously, so one more request may still land on the old process: only
     # "replaced at all, and not serving unboundedly" is asserted.
-    pids = [http_get(port, "/pid").raw for _ in range(6)]
+    pids = [http_get(port, "/pid").raw for dummy in range(6)]
     assert len(set(pids)) >= 2
     assert max(pids.count(pid) for pid in set(pids)) <= 3
     lines = access.read_text().splitlines()

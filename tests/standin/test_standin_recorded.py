@@ -36,7 +36,7 @@ def load_log_fixture():
     text = (FIXTURES / "unit-1.34.2-log-on-failures.txt").read_text()
     sections = {}
     for block in re.split(r"^### ", text, flags=re.M)[1:]:
-        title, _, body = block.partition("\n")
+        title, dummy, body = block.partition("\n")
         m = re.match(r"/var/log/unit.log lines written during (.*)$", title)
         if m:
             sections[m.group(1).strip()] = [ln for ln in body.splitlines() if ln.strip()]
@@ -98,7 +98,7 @@ def ws_roundtrip(port):
 def quiesce(unit):
     """Wait until the app reports no active request (closed WebSockets are
     accounted asynchronously)."""
-    for _ in range(100):
+    for dummy in range(100):
         apps = unit.api("GET", "/status/applications").json
         if all(a["requests"]["active"] == 0 and a["processes"]["starting"] == 0
                for a in apps.values()):

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run ansible-playbook in the user's project the way its user would, and summarise the run.
 
   user_play.py --project DIR --log FILE -- site.yml --check --diff

@@ -64,7 +64,7 @@ def _load_target(spec):
             f"{TARGET_VARIABLE} is not set: name the ASGI application to wrap, "
             "for example mysite.asgi:application"
         )
-    module_name, _, attribute = spec.partition(":")
+    module_name, dummy, attribute = spec.partition(":")
     module_name = module_name.strip()
     attribute = attribute.strip() or "application"
     if not module_name:

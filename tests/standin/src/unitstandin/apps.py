@@ -125,7 +125,7 @@ class Channel:
     def _readable(self):
         while not self.closed:
             try:
-                data, fds, _, _ = socket.recv_fds(self.sock, MAX_MSG, 8)
+                data, fds, dummy, dummy = socket.recv_fds(self.sock, MAX_MSG, 8)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -451,7 +451,7 @@ class App:
     async def start(self):
         """Eager start on configuration apply: prototype + initial processes."""
         n = max(1, self.spare)
-        results = await asyncio.gather(*(self.spawn_process() for _ in range(n)))
+        results = await asyncio.gather(*(self.spawn_process() for dummy in range(n)))
         return all(results)
 
     def stats(self):

@@ -203,7 +203,7 @@ class CertStore:
                         sslobj.context = ctx
                         return None
                 return None
-            for ctx, _ in contexts:
+            for ctx, dummy in contexts:
                 ctx.sni_callback = pick
         return main
 

@@ -10,6 +10,8 @@ Number (a float that remembers its source text), bool, None.  Strings are
 decoded with surrogateescape so that arbitrary bytes survive a round trip.
 """
 
+import math
+
 
 class Number(float):
     """A JSON number with a fraction or exponent; printed as it was written."""
@@ -272,7 +274,7 @@ class _Parser:
                 raise JSONError(digits, E_NUM_BIG)
             return val, p
         num = Number(text)
-        if num != num or abs(num) > float(_INT64_MAX):
+        if math.isnan(num) or abs(num) > float(_INT64_MAX):
             raise JSONError(start, E_NUM_RANGE)
         return num, p
 

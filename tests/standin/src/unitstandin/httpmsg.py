@@ -157,7 +157,7 @@ def parse_head(data, discard_unsafe=True):
         target = rest[slash:] if slash >= 0 else "/"
     if not target.startswith("/"):
         raise BadRequest()
-    raw_path, _, query = target.partition("?")
+    raw_path, dummy, query = target.partition("?")
     h.raw_path, h.query = raw_path, query
     h.path = normalize_path(raw_path)
     cl = h.header_all("content-length")

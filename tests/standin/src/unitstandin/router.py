@@ -76,7 +76,7 @@ class Req:
         if self._args is None:
             out = []
             for part in self.query.split("&") if self.query else []:
-                name, _, value = part.partition("=")
+                name, dummy, value = part.partition("=")
                 n = decode_uri(name.replace("+", " "))
                 v = decode_uri(value.replace("+", " "))
                 out.append((n if n is not None else name, v if v is not None else value))
@@ -88,7 +88,7 @@ class Req:
             out = []
             for h in self.head.header_all("cookie"):
                 for part in h.split(";"):
-                    name, _, value = part.strip().partition("=")
+                    name, dummy, value = part.strip().partition("=")
                     if name:
                         out.append((name, value))
             self._cookies = out
@@ -504,7 +504,7 @@ class Router:
 
     def route(self, req, target, resp_headers):
         """Returns ("app", name) | ("action", Action) | ("status", code)."""
-        for _ in range(16):
+        for dummy in range(16):
             if target is None:
                 return ("status", 404)
             kind, name = target
@@ -520,9 +520,9 @@ class Router:
                     return ("status", 404)
                 if action.rewrite is not None:
                     rewritten = render(action.rewrite, req)
-                    path, _, query = rewritten.partition("?")
+                    path, sep, query = rewritten.partition("?")
                     req.path = path
-                    if _:
+                    if sep:
                         req.query = query
                 resp_headers.extend(
                     (n, render(v, req) if isinstance(v, str) else None)
@@ -965,7 +965,7 @@ class HttpConn(asyncio.Protocol):
                 if not tls.is_closing():
                     tls.close()
 
-        plain, _ = await asyncio.get_running_loop().connect_accepted_socket(
+        plain, dummy = await asyncio.get_running_loop().connect_accepted_socket(
             Plain, sock=a)
 
         def from_client(data):
@@ -1000,4 +1000,3 @@ def _is_websocket(head):
     conn = [t.strip().lower() for t in (head.header("connection") or "").split(",")]
     return ("upgrade" in conn and bool(head.header("sec-websocket-key"))
             and (head.header("sec-websocket-version") or "") == "13")
-

@@ -96,11 +96,11 @@ def resolve(path, chroot=None, follow=True, traverse=True, ident=None):
         if rel is None:
             raise OSError(errno.EACCES, "not in chroot")
         base = os.path.realpath(chroot)
-        comps = [p for p in rel.split("/")]
+        comps = rel.split("/")
         in_root = True
     else:
         base = "/"
-        comps = [p for p in path.split("/")]
+        comps = path.split("/")
         in_root = False
     try:
         st = os.stat(base)

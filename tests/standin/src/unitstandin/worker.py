@@ -130,7 +130,7 @@ def send_msg(sock, msg, fds=()):
 
 def recv_msg(sock):
     """Returns (msg, fds); msg None on EOF."""
-    data, fds, flags, _ = socket.recv_fds(sock, MAX_MSG, 8)
+    data, fds, flags, dummy = socket.recv_fds(sock, MAX_MSG, 8)
     if not data:
         for fd in fds:
             os.close(fd)
@@ -187,7 +187,7 @@ def prototype_main(ctl_fd, log_fd, cfg_fd):
     while True:
         if quitting and not children:
             os._exit(0)
-        for key, _ in sel.select(1.0 if quitting else None):
+        for key, dummy in sel.select(1.0 if quitting else None):
             if key.data == "sig":
                 try:
                     os.read(rfd, 512)
@@ -1292,7 +1292,7 @@ class WsgiRequest:
             await conn.send_error(503)
             return
         status = int(sh["status"].split(" ", 1)[0])
-        headers = [(n, v) for n, v in sh["headers"]]
+        headers = list(sh["headers"])
         body = b"".join(chunks)
         extra = []
         if not any(n.lower() == "content-length" for n, v in headers):

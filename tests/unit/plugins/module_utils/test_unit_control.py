@@ -25,7 +25,7 @@ ROUTES = [
 ]
 
 
-@pytest.mark.parametrize('a, b, equal', [
+@pytest.mark.parametrize('left, right, equal', [
     pytest.param({'a': 1, 'b': 2}, {'b': 2, 'a': 1}, True, id='object-key-order-ignored'),
     pytest.param(ROUTES, list(reversed(ROUTES)), False, id='array-order-kept'),
     pytest.param([1, 2], [1, 2, 3], False, id='array-length'),
@@ -42,9 +42,9 @@ ROUTES = [
     pytest.param({'a': 1}, {'a': 1, 'b': None}, False, id='extra-key'),
     pytest.param([], {}, False, id='array-is-not-object'),
 ])
-def test_json_equal(a, b, equal):
-    assert uc.json_equal(a, b) is equal
-    assert uc.json_equal(b, a) is equal
+def test_json_equal(left, right, equal):
+    assert uc.json_equal(left, right) is equal
+    assert uc.json_equal(right, left) is equal
 
 
 def test_normalize_json_round_trip():
