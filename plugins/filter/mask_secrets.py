@@ -11,13 +11,16 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
+from ansible.module_utils.six.moves.urllib.parse import unquote, urlsplit
 
 MASK = "********"
 
 
 def mask_secrets(text, secrets, min_length=4):
-    """Return text with every secret value (and its URL-unquoted/quoted forms) replaced by ********.
+    """Return text with every secret value replaced by ********.
 
+    A value that is a URL with a password (DATABASE_URL, REDIS_URL) also has its password masked
+    on its own, as written and percent-decoded: drivers print the parts of a URL, not the URL.
     Values shorter than min_length are left alone: masking "0" or "" would garble the text and
     hide nothing worth hiding. Longer values are masked first, so a secret that contains
     another secret is masked whole.
@@ -32,11 +35,19 @@ def mask_secrets(text, secrets, min_length=4):
         if secret is None:
             continue
         value = to_text(secret)
-        if len(value) >= int(min_length):
-            values.add(value)
+        values.update(form for form in [value] + url_passwords(value) if len(form) >= int(min_length))
     for value in sorted(values, key=len, reverse=True):
         text = text.replace(value, MASK)
     return text
+
+
+def url_passwords(value):
+    """The password of a URL value, as written and percent-decoded ([] when it has none)."""
+    try:
+        password = urlsplit(value).password
+    except ValueError:
+        return []
+    return [password, unquote(password)] if password else []
 
 
 class FilterModule(object):

@@ -43,3 +43,15 @@ def test_a_string_as_secrets_is_refused():
 
 def test_registered_under_its_name():
     assert FilterModule().filters()["mask_secrets"] is mask_secrets
+
+
+def test_the_password_of_a_url_is_masked_on_its_own_too():
+    url = "postgres://app:p%40ss-w0rd@db.example.com/app"
+    text = "connect failed for user app, password 'p@ss-w0rd', url %s" % url
+    out = mask_secrets(text, {"DATABASE_URL": url})
+    assert "p@ss-w0rd" not in out and "p%40ss-w0rd" not in out and url not in out
+    assert "user app" in out and out.count("********") == 2
+
+
+def test_a_value_that_is_no_url_is_masked_whole_only():
+    assert mask_secrets("key: plain-secret-value", ["plain-secret-value"]) == "key: ********"
