@@ -12,11 +12,22 @@ class ModuleDocFragment(object):
     # Connection options shared by every module talking to Unit's control API.
     DOCUMENTATION = r'''
 options:
+  control:
+    description:
+      - Unit's control address as C(unitd --control) takes it, V(unix:/PATH) or V(ADDR:PORT)
+        (for example V(127.0.0.1:8443), reached over plain HTTP); an C(http://) URL works too.
+      - Set it once for every module of the collection with the action group,
+        C(module_defaults) C(group/unitchannels.deploy.unit), as the collection's roles do.
+      - When neither this, O(socket) nor O(url) is set, the packages' socket that exists on
+        the host is used (C(/var/run/control.unit.sock), or C(/var/run/unit/control.sock) of the RPMs).
+      - O(socket) or O(url), when set, win over this option.
+    type: str
+    version_added: 0.2.0
   socket:
     description:
       - Path of Unit's control socket on the managed host.
-      - When neither O(socket) nor O(url) is set, C(/var/run/control.unit.sock) is used
-        (the default of the official packages, C(unitd --control unix:/var/run/control.unit.sock)).
+      - When none of O(control), O(socket) and O(url) is set, the packages' socket that exists
+        is used (C(/var/run/control.unit.sock), the default of the official Debian packages).
       - The socket is owned by root with mode C(0600), so tasks normally need C(become=true).
     type: path
   url:

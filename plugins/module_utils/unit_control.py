@@ -29,6 +29,7 @@ collection's tests/fixtures):
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import copy
 import errno
 import json
 import os
@@ -51,6 +52,8 @@ except ImportError:  # pragma: no cover - Python without ssl
 
 
 DEFAULT_SOCKET = '/var/run/control.unit.sock'
+# Where the packages put the control socket: Debian/Ubuntu first, then the RPMs.
+PACKAGE_SOCKETS = (DEFAULT_SOCKET, '/var/run/unit/control.sock')
 DEFAULT_LOG_FILE = '/var/log/unit.log'
 DEFAULT_TIMEOUT = 30
 
@@ -72,21 +75,72 @@ NOT_SET = object()
 def unit_argument_spec():
     """Options shared by every module of the collection (see the doc fragment)."""
     return dict(
+        control=dict(type='str'),
         socket=dict(type='path'),
         url=dict(type='str'),
         timeout=dict(type='int', default=DEFAULT_TIMEOUT),
     )
 
 
+# control is not exclusive with them: module_defaults may set control for a whole role, and a
+# task that names a socket or url explicitly wins over it.
 UNIT_MUTUALLY_EXCLUSIVE = [('socket', 'url')]
 
 
+def parse_control(control, exists=os.path.exists):
+    """(socket_path, url) for unitd's ``--control`` value.
+
+    ``unix:/path`` is a socket; ``ADDR:PORT`` (``127.0.0.1:8443``, ``[::1]:8443``) a TCP
+    address, reached over plain HTTP as unitd serves it; an ``http(s)://`` URL is taken as
+    is.  Empty: the packages' socket that exists on this host (Debian's when none does).
+    """
+    control = (control or '').strip()
+    if not control:
+        found = [path for path in PACKAGE_SOCKETS if exists(path)]
+        return (found or [DEFAULT_SOCKET])[0], None
+    if control.startswith('unix:'):
+        path = control[len('unix:'):]
+        if not path.startswith('/'):
+            raise UnitControlError('control %r: a unix socket needs an absolute path (unix:/PATH)' % control)
+        return path, None
+    if re.match(r'^https?://', control):
+        return None, control
+    if control.startswith('/'):
+        return control, None
+    if not re.match(r'^(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):[0-9]{1,5}$', control):
+        raise UnitControlError(
+            'control %r is not a control address unitd accepts: unix:/PATH or ADDR:PORT '
+            '(for example 127.0.0.1:8443)' % control)
+    return None, 'http://' + control
+
+
 def client_from_module(module):
+    socket_path, url = module.params.get('socket'), module.params.get('url')
+    if not (socket_path or url):
+        socket_path, url = parse_control(module.params.get('control'))
     return UnitClient(
-        socket_path=module.params.get('socket'),
-        url=module.params.get('url'),
+        socket_path=socket_path,
+        url=url,
         timeout=module.params.get('timeout') or DEFAULT_TIMEOUT,
     )
+
+
+def listener_address(listen):
+    """(host, port) to reach a Unit listener from the host itself.
+
+    ``*:80`` and ``0.0.0.0:80`` answer on 127.0.0.1, ``[::]:80`` on ::1; any other address
+    is reached as it is.  Raises ValueError for what is not ADDR:PORT.
+    """
+    m = re.match(r'^(?P<host>\*|[0-9.]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})$', listen or '')
+    if not m or not 0 < int(m.group('port')) < 65536:
+        raise ValueError('%r is not a listener address (ADDR:PORT, for example *:80 or 127.0.0.1:8000)'
+                         % (listen,))
+    host = m.group('host').strip('[]')
+    if host in ('*', '0.0.0.0'):
+        host = '127.0.0.1'
+    elif host == '::':
+        host = '::1'
+    return host, int(m.group('port'))
 
 
 class UnitControlError(Exception):
@@ -425,6 +479,37 @@ class UnitClient(object):
             return ("connection refused by %s: is unitd running with --control on that address?"
                     % self.base_url)
         return 'cannot talk to %s: %s' % (self.endpoint, text)
+
+
+# ---------------------------------------------------------------------------
+# composing configuration
+
+def compose(current, value, remove):
+    """value merged one level deep into a copy of current, then the remove paths deleted."""
+    if not isinstance(value, dict):
+        raise UnitControlError('with merge, value must be an object, got %s' % type(value).__name__)
+    result = copy.deepcopy(current) if isinstance(current, dict) else {}
+    for key, member in value.items():
+        held = result.get(key)
+        if isinstance(member, dict) and isinstance(held, dict):
+            merged = dict(held)
+            merged.update(member)
+            result[key] = merged
+        elif isinstance(member, dict) and isinstance(held, list) and held:
+            raise UnitControlError(
+                '%s holds an array of %d entries, which cannot be merged with the named entries %s. '
+                'Convert it to named route sets (write it whole once), or do not use merge. %s'
+                % (key, len(held), ', '.join(sorted(member)), NOTHING_CHANGED))
+        else:
+            result[key] = member
+    for entry in remove:
+        segments = [part for part in entry.strip('/').split('/') if part]
+        parent = result
+        for part in segments[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if segments and isinstance(parent, dict):
+            parent.pop(segments[-1], None)
+    return result
 
 
 # ---------------------------------------------------------------------------

@@ -91,79 +91,10 @@ attempts:
   sample: 1
 """
 
-import base64
-import hashlib
-import os
-import socket
-import time
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-
-WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-def http_status(url, host, timeout):
-    headers = {"Host": host} if host else {}
-    try:
-        response = open_url(url, headers=headers, timeout=timeout, follow_redirects="none")
-        return response.status, ""
-    except HTTPError as exc:
-        return exc.code, ""
-    except (URLError, OSError, socket.timeout) as exc:
-        return 0, str(getattr(exc, "reason", exc))
-
-
-def websocket_handshake(netloc, path, host, origin, timeout):
-    """Open a WebSocket, check the 101 answer, close it cleanly. Returns (status, error)."""
-    hostname, _sep, port = netloc.rpartition(":")
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
-    ).format(path=path, host=host, key=key, origin=origin)
-    try:
-        with socket.create_connection((hostname.strip("[]"), int(port)), timeout=timeout) as sock:
-            sock.sendall(request.encode("latin-1"))
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
-            lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
-            parts = lines[0].split(" ", 2)
-            status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-            if status != 101:
-                return status, "the WebSocket handshake got %r" % lines[0]
-            headers = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
-            headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
-            expected = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
-            if headers.get("sec-websocket-accept") != expected:
-                return status, "the WebSocket handshake answer has a wrong Sec-WebSocket-Accept"
-            # A masked close frame (code 1000), as a client must send.
-            mask = os.urandom(4)
-            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(b"\x03\xe8"))
-            sock.sendall(b"\x88\x82" + mask + payload)
-            return status, ""
-    except (OSError, socket.timeout, ValueError) as exc:
-        return 0, "the WebSocket connection failed: %s" % exc
-
-
-def retryable(status):
-    """No answer yet (0) or a server error may go away while the app starts; nothing else does."""
-    return status == 0 or 500 <= status <= 599
-
-
-def new_log_lines(path, offset, limit=40):
-    if not path or not os.path.exists(path):
-        return []
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        lines = handle.read().decode("utf-8", "replace").splitlines()
-    return lines[-limit:]
+from ansible_collections.unitchannels.deploy.plugins.module_utils.asgi_probe import probe
 
 
 def main():
@@ -183,41 +114,17 @@ def main():
     parts = urlsplit(params["url"])
     if parts.scheme != "http" or not parts.port:
         module.fail_json(msg="url must be http://ADDR:PORT/PATH, got %s" % params["url"])
-    host = params["host"] or parts.netloc
-    origin = params["origin"] or "http://%s" % host
-    log_offset = os.path.getsize(params["log_file"]) if params["log_file"] and os.path.exists(params["log_file"]) else 0
-
-    deadline = time.monotonic() + params["timeout"]
-    attempts, status, error, ws_status, failed_check = 0, 0, "", 0, ""
-    while True:
-        attempts += 1
-        failed_check = "http"
-        status, error = http_status(params["url"], host, timeout=5)
-        if status in params["status"]:
-            failed_check = ""
-            if params["websocket_path"]:
-                ws_status, error = websocket_handshake(parts.netloc, params["websocket_path"], host, origin, timeout=5)
-                if ws_status != 101 or error:
-                    failed_check = "websocket"
-        elif not error:
-            error = "GET %s answered %s, not %s" % (
-                params["url"], status, " or ".join(str(code) for code in params["status"]))
-        if not failed_check:
-            break
-        answer = status if failed_check == "http" else ws_status
-        if not retryable(answer) or time.monotonic() >= deadline:
-            log = new_log_lines(params["log_file"], log_offset)
-            module.fail_json(
-                msg="%s (%s)%s" % (
-                    error,
-                    "after %d attempts in %ss" % (attempts, params["timeout"]) if retryable(answer)
-                    else "a %s answer does not change by waiting: not retried" % answer,
-                    ("; the server logged:\n" + "\n".join(log)) if log else ""),
-                http_status=status, websocket_status=ws_status, attempts=attempts, log=log,
-                failed_check=failed_check)
-        time.sleep(1)
-    module.exit_json(changed=False, http_status=status, websocket_status=ws_status, attempts=attempts,
-                     failed_check="")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    result = probe(parts.hostname, parts.port, path=path, status=params["status"],
+                   websocket_path=params["websocket_path"], host=params["host"] or parts.netloc,
+                   origin=params["origin"], timeout=params["timeout"], log_file=params["log_file"])
+    ok, msg = result.pop("ok"), result.pop("msg")
+    if not ok:
+        module.fail_json(msg=msg, **result)
+    result.pop("log")
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":

@@ -222,7 +222,6 @@ unit_log:
 '''
 
 
-import copy
 import json
 
 from ansible.module_utils.basic import AnsibleModule
@@ -233,6 +232,7 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control i
     UnitControlError,
     build_path,
     client_from_module,
+    compose,
     describe_path,
     json_equal,
     normalize_json,
@@ -287,34 +287,6 @@ def explain_put_404(client, segments):
     return ('the parent %s does not exist (nothing exists from %s down): create it first, for '
             'example by writing its parent as a whole.'
             % (describe_path(parent_path), describe_path(build_path(*missing))))
-
-
-def compose(current, value, remove):
-    """value merged one level deep into a copy of current, then the remove paths deleted."""
-    if not isinstance(value, dict):
-        raise UnitControlError('with merge, value must be an object, got %s' % type(value).__name__)
-    result = copy.deepcopy(current) if isinstance(current, dict) else {}
-    for key, member in value.items():
-        held = result.get(key)
-        if isinstance(member, dict) and isinstance(held, dict):
-            merged = dict(held)
-            merged.update(member)
-            result[key] = merged
-        elif isinstance(member, dict) and isinstance(held, list) and held:
-            raise UnitControlError(
-                '%s holds an array of %d entries, which cannot be merged with the named entries %s. '
-                'Convert it to named route sets (write it whole once), or do not use merge. %s'
-                % (key, len(held), ', '.join(sorted(member)), NOTHING_CHANGED))
-        else:
-            result[key] = member
-    for entry in remove:
-        segments = [part for part in entry.strip('/').split('/') if part]
-        parent = result
-        for part in segments[:-1]:
-            parent = parent.get(part) if isinstance(parent, dict) else None
-        if segments and isinstance(parent, dict):
-            parent.pop(segments[-1], None)
-    return result
 
 
 def main():

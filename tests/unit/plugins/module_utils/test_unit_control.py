@@ -352,3 +352,48 @@ def test_log_entries_group_continuations(recorded):
     entries = uc.log_entries(recorded.broken_restart_log)
     alert = [e for e in entries if 'Python failed' in e['msg']][0]
     assert alert['level'] == 'alert' and alert['pid'] == '1244' and len(alert['lines']) == 5
+
+
+# ---------------------------------------------------------------------------
+# control addresses and listeners
+
+@pytest.mark.parametrize('control,expected', [
+    ('unix:/run/unit/control.sock', ('/run/unit/control.sock', None)),
+    ('127.0.0.1:8443', (None, 'http://127.0.0.1:8443')),
+    ('[::1]:8443', (None, 'http://[::1]:8443')),
+    ('http://127.0.0.1:8443', (None, 'http://127.0.0.1:8443')),
+    ('/var/run/control.unit.sock', ('/var/run/control.unit.sock', None)),
+])
+def test_parse_control(control, expected):
+    assert uc.parse_control(control) == expected
+
+
+@pytest.mark.parametrize('control', ['unix:relative.sock', 'localhost', '127.0.0.1', '127.0.0.1:port'])
+def test_parse_control_refuses_what_unitd_would_not_take(control):
+    with pytest.raises(uc.UnitControlError) as e:
+        uc.parse_control(control)
+    assert repr(control) in e.value.msg
+
+
+def test_parse_control_default_is_the_packages_socket_that_exists():
+    rpm = '/var/run/unit/control.sock'
+    assert uc.parse_control('', exists=lambda p: p == rpm) == (rpm, None)
+    assert uc.parse_control(None, exists=lambda p: False) == (uc.DEFAULT_SOCKET, None)
+
+
+@pytest.mark.parametrize('listen,expected', [
+    ('*:80', ('127.0.0.1', 80)),
+    ('0.0.0.0:8000', ('127.0.0.1', 8000)),
+    ('127.0.0.2:8000', ('127.0.0.2', 8000)),
+    ('10.0.0.5:80', ('10.0.0.5', 80)),
+    ('[::]:80', ('::1', 80)),
+    ('[::1]:8080', ('::1', 8080)),
+])
+def test_listener_address(listen, expected):
+    assert uc.listener_address(listen) == expected
+
+
+@pytest.mark.parametrize('listen', ['80', '*:0', '*:70000', 'localhost:80', 'unix:/tmp/s', '', None, '::1:80'])
+def test_listener_address_refuses(listen):
+    with pytest.raises(ValueError):
+        uc.listener_address(listen)

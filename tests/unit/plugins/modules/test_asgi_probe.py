@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from ansible_collections.unitchannels.deploy.plugins.module_utils import asgi_probe as probe_utils
 from ansible_collections.unitchannels.deploy.plugins.modules import asgi_probe
 
 
@@ -39,7 +40,7 @@ class Server:
                         self.end_headers()
                         return
                     key = self.headers["Sec-WebSocket-Key"]
-                    accept = base64.b64encode(hashlib.sha1((key + asgi_probe.WS_GUID).encode()).digest()).decode()
+                    accept = base64.b64encode(hashlib.sha1((key + probe_utils.WS_GUID).encode()).digest()).decode()
                     self.send_response(101)
                     self.send_header("Upgrade", "websocket")
                     self.send_header("Connection", "Upgrade")
@@ -48,6 +49,7 @@ class Server:
                     self.close_connection = True
                     return
                 status = server.http.pop(0) if len(server.http) > 1 else server.http[0]
+                status = status() if callable(status) else status
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -70,7 +72,7 @@ def server():
 
 @pytest.fixture
 def probe(run_module, server, monkeypatch):
-    monkeypatch.setattr(asgi_probe.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(probe_utils, "RETRY_INTERVAL", 0)
 
     def run(**args):
         args.setdefault("url", "http://127.0.0.1:%d/rooms/" % server.port)
@@ -133,3 +135,20 @@ def test_runs_in_check_mode(probe):
 def test_url_must_be_http_with_a_port(probe):
     result = probe(url="https://example.org/")
     assert result["failed"] and "http://ADDR:PORT/PATH" in result["msg"]
+
+
+def test_a_failure_shows_what_the_log_gained_even_across_a_rotation(probe, server, tmp_path):
+    log = tmp_path / "unit.log"
+    log.write_text("old line before the probe\n" * 50)
+
+    def rotate_then_fail():
+        # logrotate moved the log away and Unit opened a new, shorter one
+        log.rename(tmp_path / "unit.log.1")
+        log.write_text("2026/11/25 17:22:35 [alert] 1078#1078 Python failed to import module \"rooms\"\n")
+        return 404
+
+    server.http = [rotate_then_fail]
+    result = probe(log_file=str(log))
+    assert result["failed"]
+    assert result["log"] == ['2026/11/25 17:22:35 [alert] 1078#1078 Python failed to import module "rooms"']
+    assert "old line" not in result["msg"] and "failed to import" in result["msg"]

@@ -1,0 +1,318 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+DOCUMENTATION = r'''
+---
+module: unit_release
+short_description: Make a release of an app live in NGINX Unit, checked, or put back what served
+description:
+  - Composes the app's listener, route set and application with the configuration Unit holds
+    (other apps, listeners and settings stay as they are) and uploads the result in one
+    C(PUT /config), which Unit applies atomically.
+  - When the application's configuration did not change but O(restart=true) (its code, secrets or
+    loader changed around it), restarts the app's processes instead.
+  - Then probes the app through its listener, over HTTP and a WebSocket handshake, the way a
+    browser reaches it (see M(unitchannels.deploy.asgi_probe)).
+  - When the probe fails after a new configuration, uploads the configuration Unit held before,
+    so what served before serves again; RV(restored) says so. A deploy and a rollback that both
+    use this module therefore never leave Unit serving a release the caller did not keep.
+  - The app's route set is named after the app (C(routes/NAME)), so the routes must be an object
+    of named route sets; an array of routes in Unit is refused with a message, not overwritten.
+version_added: 0.2.0
+author: unitchannels maintainers (@unitchannels)
+options:
+  name:
+    description: Name of the application, its route set and what its listener passes to.
+    type: str
+    required: true
+  listen:
+    description: The listener's address, V(ADDR:PORT) (V(*:80), V(127.0.0.1:8000), V([::]:80)).
+    type: str
+    required: true
+  routes:
+    description: The app's route steps (static files, then the app), as Unit's C(routes) array.
+    type: list
+    elements: dict
+    required: true
+  application:
+    description: The app's entry in C(/config/applications).
+    type: dict
+    required: true
+  restart:
+    description:
+      - Restart the app's processes when its configuration did not change (code, secrets or
+        loader changed around it). Unit restarts them by itself when the configuration changes.
+    type: bool
+    default: false
+  probe:
+    description:
+      - How to check the live release; the probe reaches the listener from the host
+        (a wildcard listener on 127.0.0.1).
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Set to V(false) to skip the probe (nothing is put back then).
+        type: bool
+        default: true
+      path:
+        description: Path of the HTTP check.
+        type: str
+        default: /
+      status:
+        description: HTTP status codes that count as healthy.
+        type: list
+        elements: int
+        default: [200]
+      websocket_path:
+        description: Path of a WebSocket endpoint to open after the HTTP check.
+        type: str
+      host:
+        description: Host header (and WebSocket origin) of the probe, one of the app's allowed hosts.
+        type: str
+      timeout:
+        description: Seconds to keep trying while the app answers nothing or 5xx.
+        type: int
+        default: 30
+  log_file:
+    description: Unit's log file, whose new lines explain a failure (app tracebacks).
+    type: path
+    default: /var/log/unit.log
+extends_documentation_fragment:
+  - unitchannels.deploy.unit_control
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports the change and its diff; nothing is uploaded, restarted or probed.
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - The probe runs on every call, also when nothing changed, so a run reports whether the app
+    serves.
+'''
+
+EXAMPLES = r'''
+- name: Serve release 3f2a9c1 of the chat app
+  become: true
+  unitchannels.deploy.unit_release:
+    name: chat
+    listen: "*:80"
+    routes:
+      - match: {uri: /static/*}
+        action: {share: /srv/chat/releases/3f2a9c1/public$uri}
+      - action: {pass: applications/chat}
+    application:
+      type: python 3.11
+      path: /srv/chat/releases/3f2a9c1
+      home: /srv/chat/venvs/py3.11-0c1d2e3f4a5b
+      module: mysite.asgi
+      working_directory: /srv/chat/releases/3f2a9c1
+    probe:
+      path: /chat/
+      websocket_path: /ws/chat/health/
+      host: chat.example.com
+'''
+
+RETURN = r'''
+before:
+  description: The configuration Unit held before (C(/config)).
+  returned: always
+  type: dict
+after:
+  description: The configuration Unit holds after the task (would hold, in check mode).
+  returned: always
+  type: dict
+restarted:
+  description: Whether the app's processes were restarted (its configuration was unchanged).
+  returned: always
+  type: bool
+restored:
+  description: Whether the previous configuration was put back because the probe failed.
+  returned: always
+  type: bool
+failed_check:
+  description: Which probe failed, V(http) or V(websocket); empty otherwise.
+  returned: always
+  type: str
+http_status:
+  description: Status of the probe's last HTTP answer (0 when none came or no probe ran).
+  returned: always
+  type: int
+websocket_status:
+  description: Status of the probe's WebSocket handshake answer (0 when not tried).
+  returned: always
+  type: int
+unit_log:
+  description: Lines Unit logged while the release failed (tracebacks of the app).
+  returned: failure
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.unitchannels.deploy.plugins.module_utils.asgi_probe import probe
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
+    DEFAULT_LOG_FILE,
+    UNIT_MUTUALLY_EXCLUSIVE,
+    LogTail,
+    UnitControlError,
+    build_path,
+    client_from_module,
+    compose,
+    json_equal,
+    listener_address,
+    pretty_json,
+    request_failure,
+    unit_argument_spec,
+)
+
+
+def declared(params):
+    name = params['name']
+    return {
+        'listeners': {params['listen']: {'pass': 'routes/' + name}},
+        'routes': {name: params['routes']},
+        'applications': {name: params['application']},
+    }
+
+
+class Release(object):
+    """One call: compose, upload or restart, probe, put back on failure."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.result = dict(changed=False, before={}, after={}, restarted=False, restored=False,
+                           failed_check='', http_status=0, websocket_status=0)
+
+    def fail(self, msg, **fields):
+        self.result.update(fields)
+        self.module.fail_json(msg=msg, **self.result)
+
+    def run(self):
+        params = self.params
+        try:
+            address = listener_address(params['listen'])
+        except ValueError as e:
+            self.fail('listen: %s' % e)
+        try:
+            self.client = client_from_module(self.module)
+            resp = self.client.get('/config')
+        except UnitControlError as e:
+            self.fail(e.msg)
+        if not resp.ok:
+            msg, fields = request_failure(resp)
+            self.fail('cannot read /config: %s' % msg, **fields)
+        before = resp.body
+        try:
+            after = compose(before, declared(params), [])
+        except UnitControlError as e:
+            self.fail(e.msg, before=before)
+        new_config = not json_equal(before, after)
+        restart = not new_config and params['restart']
+        self.result.update(before=before, after=after, changed=new_config or restart)
+        if self.module._diff:
+            self.result['diff'] = dict(before_header='unit:/config', after_header='unit:/config',
+                                       before=pretty_json(before), after=pretty_json(after))
+        if self.module.check_mode:
+            self.module.exit_json(**self.result)
+
+        if new_config:
+            self.upload(after, before)
+        elif restart:
+            self.restart()
+        if params['probe']['enabled']:
+            self.check(address, before if new_config else None)
+        self.module.exit_json(**self.result)
+
+    def upload(self, config, before):
+        log = LogTail(self.params['log_file'])
+        log.mark()
+        try:
+            resp = self.client.put('/config', config)
+        except UnitControlError as e:
+            self.fail(e.msg, changed=False)
+        if resp.ok:
+            return
+        lines = log.read_new(wait=1.0) if resp.status == 500 else None
+        msg, fields = request_failure(resp, log_lines=lines, log_file=self.params['log_file'],
+                                      log_error=log.error)
+        self.fail(msg, changed=False, after=before, **fields)
+
+    def restart(self):
+        name = self.params['name']
+        try:
+            resp = self.client.get(build_path('control', 'applications', name, 'restart'))
+        except UnitControlError as e:
+            self.fail(e.msg, changed=False)
+        if not resp.ok:
+            self.fail('Unit refused to restart application %s (HTTP %s: %s)' % (name, resp.status, resp.error_text()),
+                      changed=False)
+        self.result['restarted'] = True
+
+    def check(self, address, previous):
+        opts = self.params['probe']
+        outcome = probe(address[0], address[1], path=opts['path'], status=opts['status'],
+                        websocket_path=opts['websocket_path'], host=opts['host'], timeout=opts['timeout'],
+                        log_file=self.params['log_file'])
+        self.result.update(failed_check=outcome['failed_check'], http_status=outcome['http_status'],
+                           websocket_status=outcome['websocket_status'])
+        if outcome['ok']:
+            return
+        msg = outcome['msg']
+        if previous is None:
+            self.fail(msg + '. Unit serves the same configuration as before the task.',
+                      unit_log=outcome['log'])
+        try:
+            resp = self.client.put('/config', previous)
+            put_back = resp.ok
+            why = '' if resp.ok else 'HTTP %s: %s' % (resp.status, resp.error_text())
+        except UnitControlError as e:
+            put_back, why = False, e.msg
+        if put_back:
+            self.fail(msg + '. The previous configuration is back in force.', changed=False,
+                      restored=True, after=previous, unit_log=outcome['log'])
+        self.fail(msg + '. Putting the previous configuration back failed too (%s): Unit still holds the new one.'
+                  % why, unit_log=outcome['log'])
+
+
+def main():
+    argument_spec = unit_argument_spec()
+    argument_spec.update(
+        name=dict(type='str', required=True),
+        listen=dict(type='str', required=True),
+        routes=dict(type='list', elements='dict', required=True),
+        application=dict(type='dict', required=True),
+        restart=dict(type='bool', default=False),
+        probe=dict(type='dict', default={}, options=dict(
+            enabled=dict(type='bool', default=True),
+            path=dict(type='str', default='/'),
+            status=dict(type='list', elements='int', default=[200]),
+            websocket_path=dict(type='str'),
+            host=dict(type='str'),
+            timeout=dict(type='int', default=30),
+        )),
+        log_file=dict(type='path', default=DEFAULT_LOG_FILE),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=UNIT_MUTUALLY_EXCLUSIVE,
+        supports_check_mode=True,
+    )
+    if not module.params['name'] or '/' in module.params['name']:
+        module.fail_json(msg='name must be an application name, without "/" (got %r)' % module.params['name'])
+    Release(module).run()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""The filters and tests that replace long Jinja expressions in the roles."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.unitchannels.deploy.plugins.filter.gpg_fingerprints import gpg_fingerprints
+from ansible_collections.unitchannels.deploy.plugins.filter.release_ids import release_id, venv_id
+from ansible_collections.unitchannels.deploy.plugins.filter.unit_packages import unit_packages
+from ansible_collections.unitchannels.deploy.plugins.test.unit_listener import unit_listener
+
+
+def found(*pairs):
+    return [{'path': '/src/app/' + path, 'checksum': checksum} for path, checksum in pairs]
+
+
+def test_release_id_is_the_hash_of_sorted_relative_paths_and_checksums():
+    files = found(('manage.py', 'aa'), ('mysite/settings.py', 'bb'))
+    expected = hashlib.sha1(b'manage.py:aa\nmysite/settings.py:bb').hexdigest()[:12]
+    assert release_id(files, '/src/app') == expected
+    assert release_id(list(reversed(files)), '/src/app') == expected  # find's order does not matter
+
+
+def test_release_id_changes_with_a_file_content_or_name():
+    base = release_id(found(('a.py', '1')), '/src/app')
+    assert release_id(found(('a.py', '2')), '/src/app') != base
+    assert release_id(found(('b.py', '1')), '/src/app') != base
+
+
+def test_release_id_of_nothing_says_there_is_no_code():
+    with pytest.raises(AnsibleFilterError, match='no files'):
+        release_id([], '/src/app')
+    with pytest.raises(AnsibleFilterError, match='get_checksum'):
+        release_id([{'path': '/src/app/a.py'}], '/src/app')
+
+
+def test_venv_id_names_python_and_the_hash_of_what_it_is_built_from():
+    assert venv_id(['Y2hhbm5lbHM='], '3.11', '', '') == 'py3.11-' + hashlib.sha1(b'Y2hhbm5lbHM=3.11').hexdigest()[:12]
+    assert venv_id(['a', 'b'], '3.11') == 'py3.11-' + hashlib.sha1(b'a|b3.11').hexdigest()[:12]
+    assert venv_id(['a'], '3.11', 'https://pypi.example/simple') != venv_id(['a'], '3.11')
+    assert venv_id(['a'], '3.11', '', 'strict') != venv_id(['a'], '3.11')
+    with pytest.raises(AnsibleFilterError):
+        venv_id('channels', '3.11')
+
+
+def test_unit_packages():
+    assert unit_packages(['3.11']) == ['unit', 'unit-python3.11']
+    assert unit_packages(['3.9', '3.11'], 'rpm') == ['unit', 'unit-python39', 'unit-python311']
+    assert unit_packages(['3.11'], 'deb', '1.34.2-1~bookworm') == ['unit=1.34.2-1~bookworm', 'unit-python3.11=1.34.2-1~bookworm']
+    assert unit_packages(['3.11'], 'rpm', '1.34.2') == ['unit-1.34.2', 'unit-python311-1.34.2']
+    with pytest.raises(AnsibleFilterError, match='3'):
+        unit_packages(['3'])
+    with pytest.raises(AnsibleFilterError, match='apk'):
+        unit_packages(['3.11'], 'apk')
+
+
+# gpg --show-keys --with-colons --with-fingerprint of a key with a subkey (fields shortened).
+LISTING = """pub:-:4096:1:ABABF5BD827BD9BF62:1:::-:::scESC::::::23::0:
+fpr:::::::::573BFD6B3D8FBC641079A6ABABF5BD827BD9BF62:
+uid:-::::1::AAAA::nginx signing key <signing-key-3@nginx.com>::::::::::0:
+sub:-:4096:1:1111111111111111:1:::::e::::::23:
+fpr:::::::::9999999999999999999999999999999999999999:
+pub:-:2048:1:2FD21310B49F6B46:1:::-:::scSC::::::23::0:
+fpr:::::::::8540a6f18833a80e9c1653a42fd21310b49f6b46:
+"""
+
+
+def test_gpg_fingerprints_are_the_primary_keys_only():
+    assert gpg_fingerprints(LISTING) == ['573BFD6B3D8FBC641079A6ABABF5BD827BD9BF62',
+                                         '8540A6F18833A80E9C1653A42FD21310B49F6B46']
+    assert gpg_fingerprints('') == []
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('*:80', True), ('127.0.0.1:8000', True), ('[::1]:8000', True),
+    ('80', False), ('localhost:80', False), ('*:99999', False), (None, False), (8000, False),
+])
+def test_unit_listener(value, expected):
+    assert unit_listener(value) is expected

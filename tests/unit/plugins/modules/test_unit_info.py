@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""unit_info against the recorded-replies fake."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.unitchannels.deploy.plugins.modules import unit_info
+
+# What a real unitd 1.34.2 prints (tests/fixtures, 09-install-layout), on stderr.
+UNITD_VERSION = ('unit version: 1.34.2\nconfigured as ./configure --prefix=/usr --statedir=/var/lib/unit '
+                 '--control=unix:/var/run/control.unit.sock\n')
+
+
+def script(path, body):
+    with open(path, 'w') as f:
+        f.write('#!/bin/sh\n' + body)
+    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
+    return path
+
+
+@pytest.fixture
+def unitd(workdir):
+    return script(os.path.join(workdir, 'unitd'), "printf '%s' '" + UNITD_VERSION + "' >&2\n")
+
+
+def test_reads_version_config_status_and_python_modules(run_module, fake, unit_args, unitd, recorded):
+    fake.config = recorded.djangochannels_config
+    result = run_module(unit_info, dict(unit_args, unitd=unitd))
+    assert not result['failed'] and result['changed'] is False
+    assert result['version'] == '1.34.2'
+    assert result['config'] == recorded.djangochannels_config
+    assert result['python_versions'] == ['3.11']
+    assert result['status']['modules']['python']['lib'].endswith('python3.11.unit.so')
+    assert result['control'] == 'unix:' + fake.socket_path
+    assert [r.method + ' ' + r.raw_path for r in fake.requests] == ['GET /']
+
+
+def test_runs_in_check_mode(run_module, fake, unit_args, unitd):
+    result = run_module(unit_info, dict(unit_args, unitd=unitd), check_mode=True)
+    assert not result['failed'] and result['version'] == '1.34.2'
+
+
+def test_several_python_modules(run_module, fake, unit_args, unitd, monkeypatch):
+    status = fake._status()
+    status['modules']['python'] = [{'version': '3.11.2', 'lib': 'a'}, {'version': '3.13.1', 'lib': 'b'}]
+    monkeypatch.setattr(fake, '_status', lambda: status)
+    assert run_module(unit_info, dict(unit_args, unitd=unitd))['python_versions'] == ['3.11', '3.13']
+
+
+def test_no_unitd_gives_an_empty_version(run_module, fake, unit_args, monkeypatch):
+    monkeypatch.setenv('PATH', '/nonexistent')
+    monkeypatch.setattr(unit_info, 'SBIN_DIRS', ['/nonexistent'])
+    result = run_module(unit_info, unit_args)
+    assert not result['failed'] and result['version'] == ''
+
+
+def test_a_unitd_that_reports_no_version_fails_with_its_output(run_module, fake, unit_args, workdir):
+    broken = script(os.path.join(workdir, 'unitd'), 'echo "cannot load libssl.so.3" >&2; exit 127\n')
+    result = run_module(unit_info, dict(unit_args, unitd=broken))
+    assert result['failed'] and 'did not report a version' in result['msg'] and 'libssl' in result['msg']
+
+
+def test_tcp_control_address(run_module, fake, unitd):
+    url = fake.serve_tcp()
+    result = run_module(unit_info, dict(control=url[len('http://'):], unitd=unitd))
+    assert not result['failed'] and result['control'] == url
+
+
+def test_no_unit_says_where_it_looked(run_module, workdir, unitd):
+    missing = os.path.join(workdir, 'missing.sock')
+    result = run_module(unit_info, dict(control='unix:' + missing, unitd=unitd))
+    assert result['failed'] and missing in result['msg'] and 'does not exist' in result['msg']
+
+
+def test_a_control_address_unitd_would_not_accept(run_module, unitd):
+    result = run_module(unit_info, dict(control='localhost', unitd=unitd))
+    assert result['failed'] and 'unix:/PATH or ADDR:PORT' in result['msg']

@@ -1,0 +1,219 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""unit_release against the recorded-replies fake, with an app server that serves what the fake holds."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.unitchannels.deploy.plugins.module_utils import asgi_probe as probe_utils
+from ansible_collections.unitchannels.deploy.plugins.modules import unit_release
+
+
+class AppServer(object):
+    """Stands for Unit's listener: answers 200 when the fake serves a release whose name is in
+    `good`, 404 when the app is not configured, else `bad_status` (a release that fails)."""
+
+    def __init__(self, fake):
+        self.good, self.bad_status, self.hits, self.bad_log = {'r1', 'r2'}, 500, 0, []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.hits += 1
+                app = fake.config.get('applications', {}).get('chat')
+                if app is None:
+                    status = 404
+                elif app['working_directory'].rsplit('/', 1)[-1] in server.good:
+                    status = 200
+                else:
+                    status = server.bad_status
+                    fake.log(server.bad_log)
+                self.send_response(status)
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def app(fake, monkeypatch):
+    monkeypatch.setattr(probe_utils, 'RETRY_INTERVAL', 0)
+    server = AppServer(fake)
+    yield server
+    server.stop()
+
+
+def release(name):
+    root = '/srv/chat/releases/' + name
+    return dict(
+        routes=[{'match': {'uri': '/static/*'}, 'action': {'share': root + '/public$uri'}},
+                {'action': {'pass': 'applications/chat'}}],
+        application={'type': 'python 3.11', 'path': root, 'home': '/srv/chat/venvs/py3.11-0',
+                     'module': 'mysite.asgi', 'working_directory': root},
+    )
+
+
+@pytest.fixture
+def run(run_module, unit_args, app, fake):
+    def run(name, check_mode=False, diff=False, **args):
+        for key, value in release(name).items():
+            args.setdefault(key, value)
+        args.setdefault('name', 'chat')
+        args.setdefault('listen', '127.0.0.1:%d' % app.port)
+        args.setdefault('probe', {'timeout': 1})
+        args.setdefault('log_file', fake.log_path)
+        args.update(unit_args)
+        return run_module(unit_release, args, check_mode=check_mode, diff=diff)
+    return run
+
+
+def serving(fake):
+    app = fake.config.get('applications', {}).get('chat')
+    return app['working_directory'].rsplit('/', 1)[-1] if app else None
+
+
+def test_first_release_goes_live_in_one_put(run, fake, app):
+    result = run('r1')
+    assert not result['failed'] and result['changed'] is True
+    assert [(r.method, r.raw_path) for r in fake.writes] == [('PUT', '/config')]
+    assert fake.config['listeners'] == {'127.0.0.1:%d' % app.port: {'pass': 'routes/chat'}}
+    assert serving(fake) == 'r1' and result['http_status'] == 200 and not result['restored']
+
+
+def test_same_release_again_changes_nothing_and_still_probes(run, fake, app):
+    run('r1')
+    writes, hits = len(fake.writes), app.hits
+    result = run('r1')
+    assert not result['failed'] and result['changed'] is False and not result['restarted']
+    assert len(fake.writes) == writes and app.hits == hits + 1
+
+
+def test_other_apps_listeners_and_settings_stay(run, fake):
+    other = {'type': 'python 3.11', 'path': '/srv/other', 'module': 'wsgi'}
+    fake.config = {'listeners': {'*:8080': {'pass': 'routes/other'}},
+                   'routes': {'other': [{'action': {'pass': 'applications/other'}}]},
+                   'applications': {'other': other}, 'settings': {'http': {'max_body_size': 1024}}}
+    result = run('r1')
+    assert not result['failed'], result['msg']
+    assert fake.config['applications']['other'] == other and fake.config['settings']['http']['max_body_size'] == 1024
+    assert fake.config['listeners']['*:8080'] == {'pass': 'routes/other'}
+    assert sorted(fake.config['routes']) == ['chat', 'other']
+
+
+def test_unchanged_config_with_restart_restarts_the_processes(run, fake):
+    run('r1')
+    result = run('r1', restart=True)
+    assert not result['failed'] and result['changed'] is True and result['restarted'] is True
+    assert fake.writes[-1].raw_path == '/control/applications/chat/restart'
+
+
+def test_restart_is_not_sent_when_the_config_changes_anyway(run, fake):
+    run('r1')
+    result = run('r2', restart=True)
+    assert result['changed'] is True and result['restarted'] is False
+    assert not any(r.raw_path.startswith('/control/') for r in fake.writes)
+
+
+def test_a_release_that_fails_its_probe_is_taken_back(run, fake):
+    run('r1')
+    result = run('r3')
+    assert result['failed'] and result['restored'] is True and result['changed'] is False
+    assert result['failed_check'] == 'http' and result['http_status'] == 500
+    assert 'previous configuration is back in force' in result['msg']
+    assert serving(fake) == 'r1'
+    assert [r.method for r in fake.writes[-2:]] == ['PUT', 'PUT']
+
+
+def test_a_404_is_not_waited_for(run, fake, app):
+    app.bad_status = 404
+    run('r1')
+    result = run('r3', probe={'timeout': 30})
+    assert result['failed'] and 'not retried' in result['msg'] and serving(fake) == 'r1'
+
+
+def test_a_failed_first_release_leaves_unit_as_it_was(run, fake, recorded):
+    result = run('r3')
+    assert result['failed'] and result['restored'] is True
+    assert fake.config == recorded.fresh_config
+
+
+def test_the_failure_shows_what_unit_logged(run, fake, app):
+    run('r1')
+    app.bad_log = ['2026/11/25 17:22:35 [alert] 1078#1078 Python failed to import module "mysite.asgi"',
+                   "ModuleNotFoundError: No module named 'mysite'"]
+    result = run('r3', probe={'timeout': 0})
+    assert result['failed'] and result['restored'] is True
+    assert result['unit_log'][-1] == "ModuleNotFoundError: No module named 'mysite'"
+    assert "No module named 'mysite'" in result['msg']
+
+
+def test_unit_refusing_the_release_changes_nothing(run, fake):
+    run('r1')
+    args = release('r2')
+    args['application']['type'] = 'python 9.9'
+    result = run('r2', application=args['application'])
+    assert result['failed'] and result['changed'] is False and result['restored'] is False
+    assert 'Unit rejected PUT /config (HTTP 400)' in result['msg'] and 'python 9.9' in result['msg']
+    assert serving(fake) == 'r1'
+
+
+def test_routes_held_as_an_array_are_not_overwritten(run, fake, recorded):
+    fake.config = copy.deepcopy(recorded.djangochannels_config)
+    fake.config['routes'] = [{'action': {'pass': 'applications/djangochannels'}}]
+    held = copy.deepcopy(fake.config)
+    result = run('r1')
+    assert result['failed'] and 'named route sets' in result['msg']
+    assert fake.config == held and not fake.writes
+
+
+def test_check_mode_reports_the_change_with_its_diff_and_sends_nothing(run, fake, app):
+    run('r1')
+    writes, hits = len(fake.writes), app.hits
+    result = run('r2', check_mode=True, diff=True)
+    assert not result['failed'] and result['changed'] is True
+    assert '/srv/chat/releases/r2' in result['diff']['after'] and '/srv/chat/releases/r1' in result['diff']['before']
+    assert len(fake.writes) == writes and app.hits == hits and serving(fake) == 'r1'
+
+
+def test_check_mode_of_the_serving_release_reports_no_change(run, fake):
+    run('r1')
+    assert run('r1', check_mode=True)['changed'] is False
+
+
+def test_probe_can_be_turned_off(run, fake, app):
+    hits = app.hits
+    result = run('r3', probe={'enabled': False})
+    assert not result['failed'] and serving(fake) == 'r3' and app.hits == hits
+
+
+def test_a_listener_that_is_not_addr_port_is_refused_before_anything_is_sent(run, fake):
+    result = run('r1', listen='localhost')
+    assert result['failed'] and 'not a listener address' in result['msg'] and not fake.requests
+
+
+def test_a_tcp_control_address(run_module, fake, app):
+    url = fake.serve_tcp()
+    args = release('r1')
+    args.update(name='chat', listen='127.0.0.1:%d' % app.port, control=url.replace('http://', ''),
+                probe={'timeout': 1}, log_file=fake.log_path)
+    result = run_module(unit_release, args)
+    assert not result['failed'], result['msg']
+    assert serving(fake) == 'r1'
