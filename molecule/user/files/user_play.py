@@ -1,9 +1,10 @@
 """Run ansible-playbook in the user's project the way its user would, and summarise the run.
 
-  user_play.py --project DIR --log FILE -- site.yml --check --diff
+  user_play.py --project DIR --log FILE [--env NAME=VALUE ...] -- site.yml --check --diff
 
 The play runs in DIR with a clean environment (HOME, PATH, LANG only): the project's own
-ansible.cfg decides everything (no ANSIBLE_* variable of the test harness reaches it). Its output
+ansible.cfg decides everything (no ANSIBLE_* variable of the test harness reaches it), plus what
+--env adds, as a user exporting a variable (ANSIBLE_STRATEGY=mitogen_linear) would. Its output
 is appended to FILE, and this prints one JSON object:
 
   rc        exit code of ansible-playbook
@@ -65,10 +66,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", required=True, help="the user's Ansible project")
     parser.add_argument("--log", required=True, help="file the play's output is appended to")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a variable the user sets for this run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="-- then the ansible-playbook arguments")
     options = parser.parse_args()
     args = options.args[1:] if options.args[:1] == ["--"] else options.args
     env = {name: os.environ[name] for name in ("HOME", "PATH", "LANG") if name in os.environ}
+    env.update(item.split("=", 1) for item in options.env)
     started = time.monotonic()
     run = subprocess.run(["ansible-playbook"] + args, cwd=options.project, env=env, check=False,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

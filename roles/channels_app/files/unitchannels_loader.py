@@ -40,19 +40,27 @@ request to the real ASGI application:
    error. The loader answers that receive() with websocket.disconnect, as the spec and the
    other ASGI servers (Daphne, Uvicorn) do.
 
-Standard library only.
+6. uvloop, when UNITCHANNELS_UVLOOP is true and uvloop is installed in the virtualenv (the role
+   installs it with channels_app_uvloop). Unit's Python module makes each process's event loop
+   through asyncio's event loop policy, so setting uvloop's policy here, before Unit asks for a
+   loop, runs the app on uvloop. Without uvloop the process says so in Unit's log and runs on
+   asyncio's own loop.
+
+Standard library only (uvloop is optional).
 """
 
+import asyncio
 import importlib
 import json
 import logging
 import os
 
-__all__ = ["application", "wrap_receive", "handles_lifespan", "serve_lifespan", "guard_websocket"]
+__all__ = ["application", "wrap_receive", "handles_lifespan", "serve_lifespan", "guard_websocket", "use_uvloop"]
 
 TARGET_VARIABLE = "UNITCHANNELS_APP"
 ENV_FILE_VARIABLE = "UNITCHANNELS_ENV_FILE"
 FIX_VARIABLE = "UNITCHANNELS_UNIT_134_FIX"
+UVLOOP_VARIABLE = "UNITCHANNELS_UVLOOP"
 
 logger = logging.getLogger("unitchannels_loader")
 
@@ -166,10 +174,29 @@ def _load_environment(path):
     os.environ.update({str(key): str(value) for key, value in values.items()})
 
 
+def _truthy(value):
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def use_uvloop(wanted):
+    """Make uvloop's policy asyncio's when wanted and installed; return the loop's name."""
+    if not wanted:
+        return "asyncio"
+    try:
+        import uvloop
+    except ImportError:
+        logger.warning("%s is on but uvloop is not installed in the virtualenv: running on asyncio's loop",
+                       UVLOOP_VARIABLE)
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
 # All of it now, at import: a missing secret or a broken release shows at app start.
 _load_environment(os.environ.get(ENV_FILE_VARIABLE, "").strip())
 _target = _load_target(os.environ.get(TARGET_VARIABLE, "").strip())
-_fix_unit_134 = os.environ.get(FIX_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
+_fix_unit_134 = _truthy(os.environ.get(FIX_VARIABLE, ""))
+event_loop = use_uvloop(_truthy(os.environ.get(UVLOOP_VARIABLE, "")))
 
 
 _answer_lifespan = not handles_lifespan(_target)

@@ -32,13 +32,14 @@ class Router:
         return await self.application_mapping[scope["type"]](scope, receive, send)
 
 
-def load(monkeypatch, app, fix="false"):
+def load(monkeypatch, app, fix="false", uvloop="false"):
     """Import a fresh copy of the loader wrapping `app` (as module fakeproject.asgi)."""
     module = types.ModuleType("fakeproject_asgi")
     module.application = app
     monkeypatch.setitem(sys.modules, "fakeproject_asgi", module)
     monkeypatch.setenv("UNITCHANNELS_APP", "fakeproject_asgi:application")
     monkeypatch.setenv("UNITCHANNELS_UNIT_134_FIX", fix)
+    monkeypatch.setenv("UNITCHANNELS_UVLOOP", uvloop)
     monkeypatch.delenv("UNITCHANNELS_ENV_FILE", raising=False)
     spec = importlib.util.spec_from_file_location("unitchannels_loader_under_test", LOADER)
     loader = importlib.util.module_from_spec(spec)
@@ -143,3 +144,50 @@ def test_unit_134_fix_drops_the_stray_request_only_when_on(monkeypatch):
         "http.request", "http.disconnect"]
     assert run(load(monkeypatch, app, fix="false"), {"type": "http"}, list(incoming))[0]["types"] == [
         "http.request", "http.request"]
+
+
+class FakeUvloop(types.ModuleType):
+    """Stands for uvloop: its policy makes loops of its own class."""
+
+    class Loop(asyncio.SelectorEventLoop):
+        pass
+
+    class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
+        def new_event_loop(self):
+            return FakeUvloop.Loop()
+
+
+async def echo(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+
+
+@pytest.fixture
+def restore_policy():
+    yield
+    asyncio.set_event_loop_policy(None)
+
+
+def test_uvloop_policy_makes_the_loops_the_app_runs_on(monkeypatch, restore_policy):
+    monkeypatch.setitem(sys.modules, "uvloop", FakeUvloop("uvloop"))
+    loader = load(monkeypatch, echo, uvloop="true")
+    assert loader.event_loop == "uvloop"
+    loop = asyncio.new_event_loop()  # what Unit's module does for each process
+    try:
+        assert isinstance(loop, FakeUvloop.Loop)
+    finally:
+        loop.close()
+
+
+def test_without_uvloop_installed_it_runs_on_asyncio_and_says_so(monkeypatch, restore_policy, caplog):
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # import uvloop raises ImportError
+    loader = load(monkeypatch, echo, uvloop="true")
+    assert loader.event_loop == "asyncio"
+    assert "uvloop is not installed" in caplog.text
+    assert not isinstance(asyncio.get_event_loop_policy(), FakeUvloop.EventLoopPolicy)
+
+
+def test_uvloop_off_leaves_the_policy_alone(monkeypatch, restore_policy):
+    monkeypatch.setitem(sys.modules, "uvloop", FakeUvloop("uvloop"))
+    loader = load(monkeypatch, echo, uvloop="false")
+    assert loader.event_loop == "asyncio"
+    assert not isinstance(asyncio.get_event_loop_policy(), FakeUvloop.EventLoopPolicy)

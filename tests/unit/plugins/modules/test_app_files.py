@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""app_files: directories and small files in one call."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import os
+import pwd
+import stat
+
+import pytest
+
+from ansible_collections.unitchannels.deploy.plugins.modules import app_files
+
+ME = pwd.getpwuid(os.getuid()).pw_name
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def run(run_module, tmp_path):
+    def run(check_mode=False, diff=True, **args):
+        for kind in ('directories', 'files'):
+            for entry in args.get(kind, []):
+                entry['path'] = str(tmp_path / entry['path'])
+                entry.setdefault('owner', ME)
+                entry.setdefault('group', MY_GROUP)
+        return run_module(app_files, args, check_mode=check_mode, diff=diff)
+    return run
+
+
+def test_creates_directories_then_files_and_reports_each(run, tmp_path):
+    result = run(directories=[{'path': 'lib', 'mode': '0750'}],
+                 files=[{'path': 'lib/loader.py', 'content': 'print(1)\n', 'mode': '0644'}])
+    assert not result['failed'] and result['changed'] is True
+    assert result['changed_paths'] == [str(tmp_path / 'lib'), str(tmp_path / 'lib/loader.py')]
+    assert (tmp_path / 'lib/loader.py').read_text() == 'print(1)\n'
+    assert mode_of(tmp_path / 'lib') == 0o750 and mode_of(tmp_path / 'lib/loader.py') == 0o644
+    assert result['diff'][1]['after'] == 'print(1)\n' and result['diff'][1]['before'] == ''
+
+
+def test_the_same_again_changes_nothing(run):
+    args = dict(directories=[{'path': 'lib', 'mode': '0755'}],
+                files=[{'path': 'lib/a', 'content': 'a', 'mode': '0644'}])
+    run(**args)
+    result = run(directories=[{'path': 'lib', 'mode': '0755'}], files=[{'path': 'lib/a', 'content': 'a', 'mode': '0644'}])
+    assert result['changed'] is False and result['changed_paths'] == [] and result['diff'] == []
+
+
+def test_new_content_replaces_the_file_with_a_diff(run, tmp_path):
+    (tmp_path / 'a').write_text('old\n')
+    os.chmod(tmp_path / 'a', 0o644)
+    result = run(files=[{'path': 'a', 'content': 'new\n', 'mode': '0644'}])
+    assert result['changed'] and (tmp_path / 'a').read_text() == 'new\n'
+    assert (result['diff'][0]['before'], result['diff'][0]['after']) == ('old\n', 'new\n')
+    assert sorted(os.listdir(tmp_path)) == ['a']  # no temporary file left
+
+
+def test_a_mode_change_alone_is_a_change(run, tmp_path):
+    (tmp_path / 'a').write_text('same')
+    os.chmod(tmp_path / 'a', 0o600)
+    result = run(files=[{'path': 'a', 'content': 'same', 'mode': '0644'}])
+    assert result['changed'] and mode_of(tmp_path / 'a') == 0o644
+    assert result['diff'][0]['before'].endswith('0600\n') and result['diff'][0]['after'].endswith('0644\n')
+
+
+def test_a_mode_read_by_yaml_as_a_number_is_the_mode(run, tmp_path):
+    run(files=[{'path': 'a', 'content': 'x', 'mode': 0o640}])
+    assert mode_of(tmp_path / 'a') == 0o640
+
+
+def test_check_mode_reports_and_writes_nothing(run, tmp_path):
+    result = run(check_mode=True, directories=[{'path': 'lib', 'mode': '0755'}],
+                 files=[{'path': 'a', 'content': 'x', 'mode': '0644'}])
+    assert result['changed'] is True and len(result['changed_paths']) == 2
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('field,value,message', [
+    ('owner', 'no-such-user-unitchannels', 'the owner no-such-user-unitchannels does not exist'),
+    ('group', 'no-such-group-unitchannels', 'the group no-such-group-unitchannels does not exist'),
+    ('mode', 'rw-r--r--', 'is not an octal mode'),
+])
+def test_bad_input_names_the_file_and_the_cause(run, tmp_path, field, value, message):
+    entry = {'path': 'a', 'content': 'x', 'mode': '0644', field: value}
+    result = run(files=[entry])
+    assert result['failed'] and message in result['msg'] and str(tmp_path / 'a') in result['msg']
+    assert not (tmp_path / 'a').exists()
+
+
+def test_a_file_where_a_directory_should_be(run, tmp_path):
+    (tmp_path / 'lib').write_text('')
+    result = run(directories=[{'path': 'lib', 'mode': '0755'}])
+    assert result['failed'] and 'is not a directory' in result['msg']
+
+
+def test_a_missing_directory_is_named(run, tmp_path):
+    result = run(files=[{'path': 'nowhere/a', 'content': 'x', 'mode': '0644'}])
+    assert result['failed'] and 'the directory %s does not exist' % (tmp_path / 'nowhere') in result['msg']
+
+
+def test_relative_paths_are_refused(run_module):
+    result = run_module(app_files, {'files': [{'path': 'relative', 'content': 'x', 'mode': '0644'}]})
+    assert result['failed'] and 'not an absolute path' in result['msg']
