@@ -51,7 +51,7 @@ GOALS = {  # key: (operator, bound)
     "fresh_ratio": ("<=", 2),
     "fleet_scaling": ("<=", 1.15),
     "deploy_failed_requests": ("==", 0),
-    "serve_http_ratio": (">=", 1.0),
+    "serve_http_ratio": (">=", 1.25),
     "serve_ws_ratio": (">=", 1.0),
 }
 

@@ -120,11 +120,10 @@ def main():
     result = probe(parts.hostname, parts.port, path=path, status=params["status"],
                    websocket_path=params["websocket_path"], host=params["host"] or parts.netloc,
                    origin=params["origin"], timeout=params["timeout"], log_file=params["log_file"])
-    ok, msg = result.pop("ok"), result.pop("msg")
-    if not ok:
-        module.fail_json(msg=msg, **result)
-    result.pop("log")
-    module.exit_json(changed=False, **result)
+    fields = dict((key, result[key]) for key in ("http_status", "websocket_status", "attempts", "failed_check"))
+    if not result["ok"]:
+        module.fail_json(msg=result["msg"], log=result["log"], **fields)
+    module.exit_json(changed=False, **fields)
 
 
 if __name__ == "__main__":
