@@ -484,8 +484,11 @@ class UnitClient(object):
 # ---------------------------------------------------------------------------
 # composing configuration
 
-def compose(current, value, remove):
-    """value merged one level deep into a copy of current, then the remove paths deleted."""
+def compose(current, value, remove, advice='Convert it to named route sets (write it whole once), or do not use merge.'):
+    """value merged one level deep into a copy of current, then the remove paths deleted.
+
+    advice: what the message says to do when an array cannot be merged with named entries.
+    """
     if not isinstance(value, dict):
         raise UnitControlError('with merge, value must be an object, got %s' % type(value).__name__)
     result = copy.deepcopy(current) if isinstance(current, dict) else {}
@@ -497,9 +500,8 @@ def compose(current, value, remove):
             result[key] = merged
         elif isinstance(member, dict) and isinstance(held, list) and held:
             raise UnitControlError(
-                '%s holds an array of %d entries, which cannot be merged with the named entries %s. '
-                'Convert it to named route sets (write it whole once), or do not use merge. %s'
-                % (key, len(held), ', '.join(sorted(member)), NOTHING_CHANGED))
+                '%s holds an array of %d entries, which cannot be merged with the named entries %s. %s %s'
+                % (key, len(held), ', '.join(sorted(member)), advice, NOTHING_CHANGED))
         else:
             result[key] = member
     for entry in remove:

@@ -31,7 +31,7 @@ options:
     default: []
     suboptions:
       path:
-        description: Absolute path; its parent must exist or come earlier in the list.
+        description: Absolute path; missing parents are created (root's, mode 0755). A symbolic link to a directory counts as that directory.
         type: path
         required: true
       owner:
@@ -159,7 +159,7 @@ class AppFiles(object):
         path = entry['path']
         wanted = self.ids(entry)
         try:
-            st = os.lstat(path)
+            st = os.stat(path)  # a link to a directory (data on another volume) is that directory
         except OSError:
             st = None
         if st is not None and not stat.S_ISDIR(st.st_mode):
@@ -170,10 +170,17 @@ class AppFiles(object):
                   'directory %s\n' % self.describe_ids(wanted))
         if self.module.check_mode:
             return
-        if st is None:
-            os.mkdir(path, wanted[2])
-        os.chown(path, wanted[0], wanted[1])
-        os.chmod(path, wanted[2])
+        try:
+            if st is None:
+                parent = os.path.dirname(path)
+                if not os.path.isdir(parent):
+                    os.makedirs(parent, 0o755)  # missing parents: root's, as mkdir -p makes them
+                os.mkdir(path, wanted[2])
+            os.chown(path, wanted[0], wanted[1])
+            os.chmod(path, wanted[2])
+        except OSError as e:
+            self.module.fail_json(msg='cannot make %s a directory %s: %s' % (path, self.describe_ids(wanted), e),
+                                  changed_paths=self.changed_paths)
 
     def file(self, entry):
         path = entry['path']

@@ -177,6 +177,9 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control i
 )
 
 
+COMPOSE_ADVICE = 'Convert it to named route sets (write /config/routes whole once).'
+
+
 def declared(params):
     name = params['name']
     return {
@@ -215,11 +218,15 @@ class Release(object):
             self.fail('cannot read /config: %s' % msg, **fields)
         before = resp.body
         try:
-            after = compose(before, declared(params), [])
+            after = compose(before, declared(params), [], advice=COMPOSE_ADVICE)
         except UnitControlError as e:
             self.fail(e.msg, before=before)
         new_config = not json_equal(before, after)
-        restart = not new_config and params['restart']
+        # Unit restarts an app's processes only when the app's own entry changes, not for a new
+        # listener or route: the code around it (secrets, loader) needs a restart then too.
+        app_changed = not json_equal((before.get('applications') or {}).get(params['name']),
+                                     after['applications'][params['name']])
+        restart = params['restart'] and not app_changed
         self.result.update(before=before, after=after, changed=new_config or restart)
         if self.module._diff:
             self.result['diff'] = dict(before_header='unit:/config', after_header='unit:/config',
@@ -229,11 +236,19 @@ class Release(object):
 
         if new_config:
             self.upload(after, before)
-        elif restart:
+        if restart:
             self.restart()
         if params['probe']['enabled']:
             self.check(address, before if new_config else None)
         self.module.exit_json(**self.result)
+
+    def held_config(self):
+        """What Unit holds now, or None when it cannot be read."""
+        try:
+            resp = self.client.get('/config')
+        except UnitControlError:
+            return None
+        return resp.body if resp.ok else None
 
     def upload(self, config, before):
         log = LogTail(self.params['log_file'])
@@ -241,7 +256,14 @@ class Release(object):
         try:
             resp = self.client.put('/config', config)
         except UnitControlError as e:
-            self.fail(e.msg, changed=False)
+            # No answer (a timeout while many processes start, say) is not "nothing changed":
+            # ask Unit what it holds now.
+            held = self.held_config()
+            if held is not None and json_equal(held, config):
+                return
+            if held is not None and json_equal(held, before):
+                self.fail(e.msg + ' Unit still holds the previous configuration.', changed=False)
+            self.fail(e.msg + ' What Unit holds now is unknown: read it (GET /config) before running again.')
         if resp.ok:
             return
         lines = log.read_new(wait=1.0) if resp.status == 500 else None
@@ -260,6 +282,28 @@ class Release(object):
                       changed=False)
         self.result['restarted'] = True
 
+    def restored_config(self, before):
+        """What Unit holds now, with this app's listener, route set and application as they were
+        before: changes made meanwhile to anything else are kept."""
+        now = self.held_config()
+        if now is None:
+            return before
+        name, listen = self.params['name'], self.params['listen']
+        value, remove = {}, []
+        for section, key in (('listeners', listen), ('routes', name), ('applications', name)):
+            held = before.get(section)
+            if isinstance(held, dict) and key in held:
+                value.setdefault(section, {})[key] = held[key]
+            else:
+                remove.append('%s/%s' % (section, key))
+        try:
+            restore = compose(now, value, remove, advice=COMPOSE_ADVICE)
+        except UnitControlError:
+            return before
+        if before.get('routes') == [] and restore.get('routes') == {}:
+            restore['routes'] = []  # a fresh Unit's empty routes array, as it was
+        return restore
+
     def check(self, address, previous):
         opts = self.params['probe']
         outcome = probe(address[0], address[1], path=opts['path'], status=opts['status'],
@@ -273,15 +317,17 @@ class Release(object):
         if previous is None:
             self.fail(msg + '. Unit serves the same configuration as before the task.',
                       unit_log=outcome['log'])
+        restore = self.restored_config(previous)
         try:
-            resp = self.client.put('/config', previous)
+            resp = self.client.put('/config', restore)
             put_back = resp.ok
             why = '' if resp.ok else 'HTTP %s: %s' % (resp.status, resp.error_text())
         except UnitControlError as e:
-            put_back, why = False, e.msg
+            held = self.held_config()
+            put_back, why = held is not None and json_equal(held, restore), e.msg
         if put_back:
             self.fail(msg + '. The previous configuration is back in force.', changed=False,
-                      restored=True, after=previous, unit_log=outcome['log'])
+                      restored=True, after=restore, unit_log=outcome['log'])
         self.fail(msg + '. Putting the previous configuration back failed too (%s): Unit still holds the new one.'
                   % why, unit_log=outcome['log'])
 

@@ -110,3 +110,17 @@ def test_a_missing_directory_is_named(run, tmp_path):
 def test_relative_paths_are_refused(run_module):
     result = run_module(app_files, {'files': [{'path': 'relative', 'content': 'x', 'mode': '0644'}]})
     assert result['failed'] and 'not an absolute path' in result['msg']
+
+
+def test_missing_parents_are_created(run, tmp_path):
+    result = run(directories=[{'path': 'srv/www/chat', 'mode': '0750'}])
+    assert not result['failed'] and mode_of(tmp_path / 'srv/www/chat') == 0o750
+
+
+def test_a_link_to_a_directory_is_that_directory(run, tmp_path):
+    (tmp_path / 'volume').mkdir(mode=0o755)
+    os.chmod(tmp_path / 'volume', 0o755)
+    (tmp_path / 'chat').symlink_to(tmp_path / 'volume')
+    result = run(directories=[{'path': 'chat', 'mode': '0755'}])
+    assert not result['failed'] and result['changed'] is False
+    assert (tmp_path / 'chat').is_symlink()

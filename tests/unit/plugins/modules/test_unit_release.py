@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import copy
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -80,7 +81,8 @@ def run(run_module, unit_args, app, fake):
         args.setdefault('listen', '127.0.0.1:%d' % app.port)
         args.setdefault('probe', {'timeout': 1})
         args.setdefault('log_file', fake.log_path)
-        args.update(unit_args)
+        for key, value in unit_args.items():
+            args.setdefault(key, value)
         return run_module(unit_release, args, check_mode=check_mode, diff=diff)
     return run
 
@@ -217,3 +219,64 @@ def test_a_tcp_control_address(run_module, fake, app):
     result = run_module(unit_release, args)
     assert not result['failed'], result['msg']
     assert serving(fake) == 'r1'
+
+
+def test_new_secrets_with_a_new_listener_still_restart_the_processes(run, fake, app):
+    # Unit restarts the app only when its own entry changes; a route or listener change does not.
+    run('r1')
+    routes = release('r1')['routes']
+    routes[0]['action']['types'] = ['text/css']
+    result = run('r1', routes=routes, restart=True)
+    assert not result['failed'] and result['restarted'] is True
+    assert [r.raw_path for r in fake.writes[-2:]] == ['/config', '/control/applications/chat/restart']
+
+
+def test_the_restore_keeps_what_others_changed_meanwhile(run, fake, app):
+    run('r1')
+    other = {'type': 'python 3.11', 'path': '/srv/other', 'module': 'wsgi'}
+
+    def someone_else_adds_an_app():
+        fake.config['applications']['other'] = other  # while the probe runs
+    app.bad_log = []
+    original = app.bad_status
+    app.bad_status = 500
+    fake_log = fake.log
+
+    def log_and_add(lines):
+        someone_else_adds_an_app()
+        fake_log(lines)
+    fake.log = log_and_add
+    result = run('r3')
+    fake.log = fake_log
+    assert original == 500 and result['failed'] and result['restored'] is True
+    assert serving(fake) == 'r1' and fake.config['applications']['other'] == other
+
+
+def test_a_put_whose_answer_times_out_is_checked_against_what_unit_holds(run, fake, app, monkeypatch):
+    run('r1')
+    real_handle = fake.handle
+
+    def applied_then_slow(method, raw_path, body):
+        answer = real_handle(method, raw_path, body)
+        if method == 'PUT':
+            time.sleep(3)  # Unit applied it, but answers after the client gave up
+        return answer
+
+    monkeypatch.setattr(fake, 'handle', applied_then_slow)
+    result = run('r2', timeout=1)
+    assert not result['failed'], result['msg']
+    assert result['changed'] is True and serving(fake) == 'r2' and result['http_status'] == 200
+
+
+def test_a_put_that_unit_never_answers_is_not_called_nothing_changed(run, fake, app, monkeypatch):
+    run('r1')
+    real_handle = fake.handle
+
+    def no_answers_after_a_put(method, raw_path, body):
+        if method == 'PUT' or fake.delay:
+            fake.delay = 3
+        return real_handle(method, raw_path, body)
+
+    monkeypatch.setattr(fake, 'handle', no_answers_after_a_put)
+    result = run('r2', timeout=1)
+    assert result['failed'] and 'unknown' in result['msg'] and result['changed'] is True, (result['failed'], result.get('msg'))
