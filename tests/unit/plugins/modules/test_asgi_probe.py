@@ -10,57 +10,38 @@ __metaclass__ = type
 
 import base64
 import hashlib
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from ansible_collections.unitchannels.deploy.plugins.module_utils import asgi_probe as probe_utils
 from ansible_collections.unitchannels.deploy.plugins.modules import asgi_probe
+from ansible_collections.unitchannels.deploy.tests.unit.local_server import LocalServer
 
 
-class Server:
+class Server(LocalServer):
     """Answers GET with the next status of `http` (the last one repeats) and WebSocket upgrades
     with `ws` (101 with a correct accept header, or that status)."""
 
     def __init__(self):
         self.http, self.ws, self.requests = [200], 101, []
-        server = self
+        super(Server, self).__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.requests.append((self.path, self.headers.get("Origin")))
-                if self.headers.get("Upgrade", "").lower() == "websocket":
-                    if server.ws != 101:
-                        self.send_response(server.ws)
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
-                        return
-                    key = self.headers["Sec-WebSocket-Key"]
-                    accept = base64.b64encode(hashlib.sha1((key + probe_utils.WS_GUID).encode()).digest()).decode()
-                    self.send_response(101)
-                    self.send_header("Upgrade", "websocket")
-                    self.send_header("Connection", "Upgrade")
-                    self.send_header("Sec-WebSocket-Accept", accept)
-                    self.end_headers()
-                    self.close_connection = True
-                    return
-                status = server.http.pop(0) if len(server.http) > 1 else server.http[0]
-                status = status() if callable(status) else status
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def on_get(self, request):
+        self.requests.append((request.path, request.headers.get("Origin")))
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            if self.ws != 101:
+                self.answer(request, self.ws)
+                return
+            key = request.headers["Sec-WebSocket-Key"]
+            accept = base64.b64encode(hashlib.sha1((key + probe_utils.WS_GUID).encode()).digest()).decode()
+            request.send_response(101)
+            request.send_header("Upgrade", "websocket")
+            request.send_header("Connection", "Upgrade")
+            request.send_header("Sec-WebSocket-Accept", accept)
+            request.end_headers()
+            request.close_connection = True
+            return
+        status = self.http.pop(0) if len(self.http) > 1 else self.http[0]
+        self.answer(request, status() if callable(status) else status)
 
 
 @pytest.fixture

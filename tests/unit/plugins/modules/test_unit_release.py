@@ -9,49 +9,35 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from ansible_collections.unitchannels.deploy.plugins.module_utils import asgi_probe as probe_utils
 from ansible_collections.unitchannels.deploy.plugins.modules import unit_release
+from ansible_collections.unitchannels.deploy.tests.unit.local_server import LocalServer
 
 
-class AppServer(object):
+class AppServer(LocalServer):
     """Stands for Unit's listener: answers 200 when the fake serves a release whose name is in
     `good`, 404 when the app is not configured, else `bad_status` (a release that fails)."""
 
     def __init__(self, fake):
+        self.fake = fake
         self.good, self.bad_status, self.hits, self.bad_log = {'r1', 'r2'}, 500, 0, []
-        server = self
+        super(AppServer, self).__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.hits += 1
-                app = fake.config.get('applications', {}).get('chat')
-                if app is None:
-                    status = 404
-                elif app['working_directory'].rsplit('/', 1)[-1] in server.good:
-                    status = 200
-                else:
-                    status = server.bad_status
-                    fake.log(server.bad_log)
-                self.send_response(status)
-                self.send_header('Content-Length', '0')
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def on_get(self, request):
+        self.hits += 1
+        app = self.fake.config.get('applications', {}).get('chat')
+        if app is None:
+            status = 404
+        elif app['working_directory'].rsplit('/', 1)[-1] in self.good:
+            status = 200
+        else:
+            status = self.bad_status
+            self.fake.log(self.bad_log)
+        self.answer(request, status)
 
 
 @pytest.fixture
