@@ -18,6 +18,7 @@ import base64
 import hashlib
 import os
 import socket
+import ssl
 import time
 
 from urllib.error import HTTPError, URLError
@@ -31,11 +32,12 @@ RETRY_INTERVAL = 1.0
 
 
 def http_status(url, host, timeout):
-    """(status, error) of a GET; status 0 when no answer came."""
+    """(status, error) of a GET; status 0 when no answer came. Over https the certificate is not
+    verified: the probe asks whether the app serves, not whether clients trust the certificate."""
     headers = {'Host': host} if host else {}
     try:
         response = open_url(url, headers=headers, timeout=timeout, follow_redirects='none',
-                            use_proxy=False)
+                            use_proxy=False, validate_certs=False)
         return response.status, ''
     except HTTPError as exc:
         return exc.code, ''
@@ -43,15 +45,31 @@ def http_status(url, host, timeout):
         return 0, str(getattr(exc, 'reason', exc))
 
 
-def websocket_handshake(address, port, path, host, origin, timeout):
-    """Open a WebSocket, check the 101 answer, close it cleanly. Returns (status, error)."""
+def sni_name(host):
+    """The name a TLS client sends (SNI) for a Host header: without the port, none for an IPv6 literal."""
+    if host.startswith('['):
+        return None
+    return host.rsplit(':', 1)[0] if host.count(':') == 1 else host
+
+
+def _client_tls():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def websocket_handshake(address, port, path, host, origin, timeout, tls=False):
+    """Open a WebSocket (over TLS with tls), check the 101 answer, close it cleanly.
+    Returns (status, error)."""
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
         'GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
         'Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n'
     ).format(path=path, host=host, key=key, origin=origin)
     try:
-        with socket.create_connection((address, port), timeout=timeout) as sock:
+        with socket.create_connection((address, port), timeout=timeout) as raw:
+            sock = _client_tls().wrap_socket(raw, server_hostname=sni_name(host)) if tls else raw
             sock.sendall(request.encode('latin-1'))
             head = b''
             while b'\r\n\r\n' not in head and len(head) < 65536:
@@ -88,16 +106,17 @@ def url_host(address):
 
 
 def probe(address, port, path='/', status=(200,), websocket_path=None, host=None, origin=None,
-          timeout=30, log_file=None, sleep=time.sleep):
-    """Probe http://ADDRESS:PORT/PATH, then the WebSocket.
+          timeout=30, log_file=None, sleep=time.sleep, tls=False):
+    """Probe http://ADDRESS:PORT/PATH (https:// with tls), then the WebSocket (ws://, wss://).
 
     Returns a dict: ok, msg ('' when ok), http_status, websocket_status, attempts,
     failed_check ('', 'http' or 'websocket') and log (what log_file gained meanwhile, on failure).
     """
     netloc = '%s:%d' % (url_host(address), port)
-    url = 'http://%s%s' % (netloc, path)
+    scheme = 'https' if tls else 'http'
+    url = '%s://%s%s' % (scheme, netloc, path)
     host = host or netloc
-    origin = origin or 'http://%s' % host
+    origin = origin or '%s://%s' % (scheme, host)
     log = LogTail(log_file) if log_file else None
     if log:
         log.mark()
@@ -111,7 +130,7 @@ def probe(address, port, path='/', status=(200,), websocket_path=None, host=None
             failed_check = ''
             if websocket_path:
                 ws_status, error = websocket_handshake(address, port, websocket_path, host, origin,
-                                                       timeout=ATTEMPT_TIMEOUT)
+                                                       timeout=ATTEMPT_TIMEOUT, tls=tls)
                 if ws_status != 101 or error:
                     failed_check = 'websocket'
         elif not error:

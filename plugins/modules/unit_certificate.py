@@ -48,6 +48,11 @@ options:
       - Path of the PEM bundle on the managed host (for example written by certbot there).
       - Mutually exclusive with O(content).
     type: path
+  key_src:
+    description:
+      - Path of the private key on the managed host, when O(src) holds only the chain
+        (certbot's C(fullchain.pem) and C(privkey.pem)). The bundle is O(src) followed by the key.
+    type: path
   state:
     description:
       - V(present) uploads the bundle if it is not stored yet.
@@ -76,6 +81,9 @@ attributes:
     platforms: posix
 notes:
   - The private key is sent to Unit over the control socket only; O(content) is not logged.
+  - Before anything is uploaded the bundle is checked on the managed host: one private key, and it
+    belongs to the first certificate; each certificate issued by the next one (leaf first); the
+    certificate valid now. A bundle that fails says why and changes nothing in Unit.
 seealso:
   - module: unitchannels.deploy.unit_config
   - name: SSL/TLS certificates in Unit's documentation
@@ -171,11 +179,16 @@ response:
   sample: {"success": "Certificate chain uploaded."}
 '''
 
-import hashlib
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible_collections.unitchannels.deploy.plugins.module_utils.tls_bundle import (
+    HASH_LEN,
+    bundle_name,
+    bundle_problems,
+    normalize_pem,
+)
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
     UNIT_MUTUALLY_EXCLUSIVE,
     UnitControlError,
@@ -185,28 +198,8 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control i
 )
 
 NAME_RE = re.compile(r'^[A-Za-z0-9._-]+$')
-HASH_LEN = 12
 ALREADY_EXISTS = 'Certificate already exists.'
 IN_USE = 'Certificate is used in the configuration.'
-
-
-def normalize_pem(text):
-    text = to_text(text).replace('\r\n', '\n').replace('\r', '\n')
-    return text.strip() + '\n'
-
-
-def check_pem(text):
-    """Unit only says "Invalid certificate." -- say what is missing instead."""
-    problems = []
-    if '-----BEGIN CERTIFICATE-----' not in text:
-        problems.append('no "-----BEGIN CERTIFICATE-----" block')
-    if not re.search(r'-----BEGIN [A-Z ]*PRIVATE KEY-----', text):
-        problems.append('no private key ("-----BEGIN ... PRIVATE KEY-----" block)')
-    return problems
-
-
-def bundle_name(name, text):
-    return '%s-%s' % (name, hashlib.sha256(to_bytes(text)).hexdigest()[:HASH_LEN])
 
 
 def listener_references(listeners):
@@ -233,13 +226,15 @@ def main():
         name=dict(type='str', required=True),
         content=dict(type='str', no_log=True),
         src=dict(type='path'),
+        key_src=dict(type='path', no_log=False),
         state=dict(type='str', default='present', choices=['absent', 'present']),
         prune=dict(type='bool', default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=UNIT_MUTUALLY_EXCLUSIVE + [('content', 'src')],
+        mutually_exclusive=UNIT_MUTUALLY_EXCLUSIVE + [('content', 'src'), ('content', 'key_src')],
         required_if=[('state', 'present', ('content', 'src'), True)],
+        required_by={'key_src': 'src'},
         supports_check_mode=True,
     )
     name = module.params['name']
@@ -252,18 +247,23 @@ def main():
     pem = None
     if state == 'present':
         if module.params['src']:
-            try:
-                with open(module.params['src'], 'rb') as f:
-                    pem = f.read()
-            except (IOError, OSError) as e:
-                module.fail_json(msg='cannot read src %s: %s' % (module.params['src'], to_native(e)))
+            parts = []
+            for option in ('src', 'key_src'):
+                if not module.params[option]:
+                    continue
+                try:
+                    with open(module.params[option], 'rb') as f:
+                        parts.append(normalize_pem(f.read()))
+                except (IOError, OSError) as e:
+                    module.fail_json(msg='cannot read %s %s: %s' % (option, module.params[option], to_native(e)))
+            pem = ''.join(parts)
         else:
             pem = module.params['content']
         pem = normalize_pem(pem)
-        problems = check_pem(pem)
+        problems = bundle_problems(pem)
         if problems:
-            module.fail_json(msg='the bundle for %s must hold the certificate chain and the private key in PEM; '
-                                 'found %s' % (name, ' and '.join(problems)))
+            module.fail_json(msg='the certificate bundle for %s cannot be served: %s. Nothing was changed in Unit.'
+                                 % (name, '; '.join(problems)))
         bundle = bundle_name(name, pem)
 
     client = None

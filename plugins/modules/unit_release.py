@@ -25,6 +25,13 @@ description:
     use this module therefore never leave Unit serving a release the caller did not keep.
   - The app's route set is named after the app (C(routes/NAME)), so the routes must be an object
     of named route sets; an array of routes in Unit is refused with a message, not overwritten.
+  - With O(tls), the app is served on a TLS listener with a certificate bundle already stored in
+    Unit (see M(unitchannels.deploy.unit_certificate)), and the plain listener O(listen) redirects
+    to it (or serves the app too). With O(acme_webroot), the plain listener serves ACME HTTP-01
+    challenges from that directory before anything else. The plain listener then passes to the
+    route set C(routes/NAME-http).
+  - Listeners that pass to the app's route sets but are no longer declared (a changed address,
+    TLS turned off) are removed, and so is C(routes/NAME-http) when no longer needed.
 version_added: 0.2.0
 author: unitchannels maintainers (@unitchannels)
 options:
@@ -33,9 +40,41 @@ options:
     type: str
     required: true
   listen:
-    description: The listener's address, V(ADDR:PORT) (V(*:80), V(127.0.0.1:8000), V([::]:80)).
+    description:
+      - The plain HTTP listener's address, V(ADDR:PORT) (V(*:80), V(127.0.0.1:8000), V([::]:80)).
     type: str
     required: true
+  tls:
+    description:
+      - Serve the app over HTTPS (and its WebSockets over WSS) on a TLS listener.
+    type: dict
+    suboptions:
+      listen:
+        description: The TLS listener's address, V(ADDR:PORT) (V(*:443)).
+        type: str
+        required: true
+      certificate:
+        description: Name(s) of certificate bundles stored in Unit, as the listener's C(tls.certificate).
+        type: list
+        elements: str
+        required: true
+      redirect:
+        description:
+          - The plain listener answers everything (but ACME challenges) with a 301 to the same
+            URL over HTTPS. V(false) serves the app on both listeners.
+        type: bool
+        default: true
+      hsts_max_age:
+        description:
+          - When above 0, every answer of the app's route set carries
+            C(Strict-Transport-Security: max-age=N) (Unit's C(response_headers)).
+        type: int
+        default: 0
+  acme_webroot:
+    description:
+      - Directory whose C(.well-known/acme-challenge/) files the plain listener serves
+        (certbot's C(--webroot-path)), before redirecting or passing to the app.
+    type: path
   routes:
     description: The app's route steps (static files, then the app), as Unit's C(routes) array.
     type: list
@@ -55,6 +94,8 @@ options:
     description:
       - How to check the live release; the probe reaches the listener from the host
         (a wildcard listener on 127.0.0.1).
+      - With O(tls), the probe goes to the TLS listener (https and wss; the certificate is not
+        verified, M(unitchannels.deploy.unit_certificate) checks it), else to O(listen).
     type: dict
     default: {}
     suboptions:
@@ -121,6 +162,23 @@ EXAMPLES = r'''
       path: /chat/
       websocket_path: /ws/chat/health/
       host: chat.example.com
+
+- name: Serve it over HTTPS, plain HTTP redirected, ACME challenges answered
+  become: true
+  unitchannels.deploy.unit_release:
+    name: chat
+    listen: "*:80"
+    tls:
+      listen: "*:443"
+      certificate: [chat-3f2a9c0b1d4e]
+      hsts_max_age: 31536000
+    acme_webroot: /var/lib/unitchannels/acme
+    routes:
+      - action: {pass: applications/chat}
+    application: "{{ chat_application }}"
+    probe:
+      path: /chat/
+      host: chat.example.com
 '''
 
 RETURN = r'''
@@ -178,15 +236,67 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control i
 
 
 COMPOSE_ADVICE = 'Convert it to named route sets (write /config/routes whole once).'
+ACME_CHALLENGES = '/.well-known/acme-challenge/*'
+
+
+def redirect_location(tls_listen):
+    """Where the plain listener sends a request: the same host and URI over HTTPS ($host has no port)."""
+    port = listener_address(tls_listen)[1]
+    return 'https://$host%s$request_uri' % ('' if port == 443 else ':%d' % port)
+
+
+def with_hsts(step, max_age):
+    step = dict(step)
+    action = dict(step.get('action') or {})
+    headers = dict(action.get('response_headers') or {})
+    headers['Strict-Transport-Security'] = 'max-age=%d' % max_age
+    action['response_headers'] = headers
+    step['action'] = action
+    return step
 
 
 def declared(params):
-    name = params['name']
-    return {
-        'listeners': {params['listen']: {'pass': 'routes/' + name}},
-        'routes': {name: params['routes']},
-        'applications': {name: params['application']},
-    }
+    """The app's own entries: its listeners, route sets and application."""
+    name, tls, webroot = params['name'], params['tls'], params['acme_webroot']
+    routes = params['routes']
+    listeners = {}
+    if tls:
+        if tls['hsts_max_age'] > 0:
+            routes = [with_hsts(step, tls['hsts_max_age']) for step in routes]
+        certificate = tls['certificate'][0] if len(tls['certificate']) == 1 else tls['certificate']
+        listeners[tls['listen']] = {'pass': 'routes/' + name, 'tls': {'certificate': certificate}}
+    route_sets = {name: routes}
+    plain = []
+    if webroot:
+        plain.append({'match': {'uri': ACME_CHALLENGES},
+                      'action': {'share': webroot.rstrip('/') + '$uri'}})
+    if tls and tls['redirect']:
+        plain.append({'action': {'return': 301, 'location': redirect_location(tls['listen'])}})
+    elif plain:
+        plain.append({'action': {'pass': 'routes/' + name}})
+    if plain:
+        route_sets[name + '-http'] = plain
+        listeners[params['listen']] = {'pass': 'routes/%s-http' % name}
+    else:
+        listeners[params['listen']] = {'pass': 'routes/' + name}
+    return {'listeners': listeners, 'routes': route_sets, 'applications': {name: params['application']}}
+
+
+def stale(before, own):
+    """(section, key) of entries of this app that Unit holds but the call no longer declares:
+    listeners passing to the app's route sets (a changed address, TLS turned off), NAME-http."""
+    name = list(own['applications'])[0]
+    passes = ('routes/' + name, 'routes/%s-http' % name)
+    found = []
+    listeners = before.get('listeners')
+    if isinstance(listeners, dict):
+        for key, listener in listeners.items():
+            if key not in own['listeners'] and isinstance(listener, dict) and listener.get('pass') in passes:
+                found.append(('listeners', key))
+    routes = before.get('routes')
+    if isinstance(routes, dict) and name + '-http' in routes and name + '-http' not in own['routes']:
+        found.append(('routes', name + '-http'))
+    return found
 
 
 class Release(object):
@@ -204,10 +314,21 @@ class Release(object):
 
     def run(self):
         params = self.params
+        tls = params['tls']
         try:
             address = listener_address(params['listen'])
         except ValueError as e:
             self.fail('listen: %s' % e)
+        if tls:
+            try:
+                address = listener_address(tls['listen'])
+            except ValueError as e:
+                self.fail('tls.listen: %s' % e)
+            if tls['listen'] == params['listen']:
+                self.fail('tls.listen and listen are both %s: the plain and the TLS listener need '
+                          'different addresses' % tls['listen'])
+            if not tls['certificate']:
+                self.fail('tls.certificate names no certificate bundle')
         try:
             self.client = client_from_module(self.module)
             resp = self.client.get('/config')
@@ -217,8 +338,12 @@ class Release(object):
             msg, fields = request_failure(resp)
             self.fail('cannot read /config: %s' % msg, **fields)
         before = resp.body
+        own = declared(params)
+        self.own_entries = [(section, key) for section in sorted(own) for key in own[section]]
+        gone = stale(before, own)
+        self.own_entries += gone
         try:
-            after = compose(before, declared(params), [], advice=COMPOSE_ADVICE)
+            after = compose(before, own, ['%s/%s' % entry for entry in gone], advice=COMPOSE_ADVICE)
         except UnitControlError as e:
             self.fail(e.msg, before=before)
         new_config = not json_equal(before, after)
@@ -239,7 +364,7 @@ class Release(object):
         if restart:
             self.restart()
         if params['probe']['enabled']:
-            self.check(address, before if new_config else None)
+            self.check(address, before if new_config else None, bool(tls))
         self.module.exit_json(**self.result)
 
     def held_config(self):
@@ -288,9 +413,8 @@ class Release(object):
         now = self.held_config()
         if now is None:
             return before
-        name, listen = self.params['name'], self.params['listen']
         value, remove = {}, []
-        for section, key in (('listeners', listen), ('routes', name), ('applications', name)):
+        for section, key in self.own_entries:
             held = before.get(section)
             if isinstance(held, dict) and key in held:
                 value.setdefault(section, {})[key] = held[key]
@@ -304,11 +428,11 @@ class Release(object):
             restore['routes'] = []  # a fresh Unit's empty routes array, as it was
         return restore
 
-    def check(self, address, previous):
+    def check(self, address, previous, tls):
         opts = self.params['probe']
         outcome = probe(address[0], address[1], path=opts['path'], status=opts['status'],
                         websocket_path=opts['websocket_path'], host=opts['host'], timeout=opts['timeout'],
-                        log_file=self.params['log_file'])
+                        log_file=self.params['log_file'], tls=tls)
         self.result.update(failed_check=outcome['failed_check'], http_status=outcome['http_status'],
                            websocket_status=outcome['websocket_status'])
         if outcome['ok']:
@@ -339,6 +463,13 @@ def main():
         listen=dict(type='str', required=True),
         routes=dict(type='list', elements='dict', required=True),
         application=dict(type='dict', required=True),
+        tls=dict(type='dict', options=dict(
+            listen=dict(type='str', required=True),
+            certificate=dict(type='list', elements='str', required=True),
+            redirect=dict(type='bool', default=True),
+            hsts_max_age=dict(type='int', default=0),
+        )),
+        acme_webroot=dict(type='path'),
         restart=dict(type='bool', default=False),
         probe=dict(type='dict', default={}, options=dict(
             enabled=dict(type='bool', default=True),

@@ -86,3 +86,26 @@ def test_gpg_fingerprints_are_the_primary_keys_only():
 ])
 def test_unit_listener(value, expected):
     assert unit_listener(value) is expected
+
+
+# --- tls_names: subject_alt_names, https_origins ---------------------------------------------------
+
+from ansible_collections.unitchannels.deploy.plugins.filter.tls_names import https_origins, subject_alt_names  # noqa: E402
+
+
+def test_subject_alt_names_tells_names_from_addresses():
+    assert subject_alt_names(['Chat.Example.com.', '127.0.0.1', '::1', 'chat.example.com']) == \
+        'DNS:chat.example.com,IP:127.0.0.1,IP:::1'
+
+
+@pytest.mark.parametrize('names', [[], ['https://chat.example.com'], ['chat.example.com:8443'], 'chat.example.com'])
+def test_subject_alt_names_refuses_what_is_not_a_name(names):
+    with pytest.raises(AnsibleFilterError):
+        subject_alt_names(names)
+
+
+def test_https_origins_name_the_port_unless_443():
+    assert https_origins(['chat.example.com', '::1']) == ['https://chat.example.com', 'https://[::1]']
+    assert https_origins(['chat.example.com'], '127.0.0.1:8443') == ['https://chat.example.com:8443']
+    with pytest.raises(AnsibleFilterError):
+        https_origins(['chat.example.com'], 'localhost')

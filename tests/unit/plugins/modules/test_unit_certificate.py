@@ -12,12 +12,17 @@ import os
 import pytest
 
 from ansible_collections.unitchannels.deploy.plugins.modules import unit_certificate
+from ansible_collections.unitchannels.deploy.tests.unit import testcerts
+
+
+_PEMS = {}
 
 
 def pem(serial):
-    """A PEM-shaped bundle (the fake checks the markers, not the cryptography)."""
-    return ('-----BEGIN CERTIFICATE-----\nMIIB%04dCN=example.com\n-----END CERTIFICATE-----\n'
-            '-----BEGIN PRIVATE KEY-----\nMIIE%04dsecretkeymaterial\n-----END PRIVATE KEY-----\n' % (serial, serial))
+    """A real bundle (leaf + intermediate + key); the same serial gives the same bundle."""
+    if serial not in _PEMS:
+        _PEMS[serial] = testcerts.chain().bundle(serial=serial)
+    return _PEMS[serial]
 
 
 def bundle_of(content, name='example.com'):
@@ -171,7 +176,7 @@ def test_unit_refuses_delete_in_use(run_module, fake):
 
 
 @pytest.mark.parametrize('content, missing', [
-    ('-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n', 'private key'),
+    ('-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n', 'no private key'),
     ('-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----\n', 'BEGIN CERTIFICATE'),
     ('not a pem', 'BEGIN CERTIFICATE'),
 ])
@@ -182,9 +187,7 @@ def test_content_checked_before_upload(run_module, fake, content, missing):
 
 
 def test_unit_rejects_bundle(run_module, fake):
-    # the module's own check passes (markers), Unit's does not: EC key the fake does not know
-    content = '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n-----BEGIN EC PARAMETERS-----\n'
-    content += '-----BEGIN EC PRIVATE KEY-----\nx\n-----END EC PRIVATE KEY-----\n'
+    # the module's own checks pass, Unit's do not (a key type it was built without, say)
     fake_put = fake._certificates
 
     def refusing(method, segs, body):
@@ -192,9 +195,51 @@ def test_unit_rejects_bundle(run_module, fake):
             return 400, {'error': 'Invalid certificate.'}
         return fake_put(method, segs, body)
     fake._certificates = refusing
-    result = run(run_module, fake, content=content)
+    result = run(run_module, fake, content=pem(1))
     assert result['failed'] is True and result['changed'] is False
     assert 'Invalid certificate.' in result['msg']
+
+
+def test_key_src_is_appended_to_src(run_module, fake, workdir):
+    """certbot keeps the chain and the key in two files."""
+    chain_part, key_part = pem(1).split('-----BEGIN PRIVATE KEY-----')
+    paths = {}
+    for option, text in (('src', chain_part), ('key_src', '-----BEGIN PRIVATE KEY-----' + key_part)):
+        paths[option] = os.path.join(workdir, option + '.pem')
+        with open(paths[option], 'w') as f:
+            f.write(text)
+    result = run(run_module, fake, **paths)
+    assert result['changed'] is True and result['bundle'] == bundle_of(pem(1))
+    assert fake.cert_pems[result['bundle']] == pem(1)
+
+
+def _bad_bundles():
+    ca = testcerts.chain()
+    now = testcerts.datetime.datetime.now(testcerts.datetime.timezone.utc)
+    other_key = testcerts.new_key()
+    return [
+        ('mismatched key', ca.bundle(key=other_key), 'the private key does not belong to the certificate (CN=example.com)'),
+        ('expired', ca.bundle(not_before=now - 60 * testcerts.DAY, not_after=now - testcerts.DAY),
+         'the certificate (CN=example.com) expired on'),
+        ('not yet valid', ca.bundle(not_before=now + testcerts.DAY), 'is not valid before'),
+        ('chain reversed', ca.bundle(order='reversed'),
+         'the chain is out of order: certificate 1 (CN=Test Intermediate CA) was issued by CN=Test Root CA, '
+         'but certificate 2 is CN=example.com'),
+        ('two keys', pem(1) + testcerts.key_pem(other_key), '2 private keys'),
+    ]
+
+
+@pytest.mark.parametrize('case', range(5))
+def test_bad_bundle_refused_before_unit_sees_it(run_module, fake, case):
+    run(run_module, fake, content=pem(1))
+    use_in_listener(fake, bundle_of(pem(1)))
+    writes = len(fake.writes)
+    label, content, expected = _bad_bundles()[case]
+    for check_mode in (True, False):
+        result = run(run_module, fake, content=content, prune=True, check_mode=check_mode)
+        assert result['failed'] is True, label
+        assert expected in result['msg'] and 'Nothing was changed in Unit' in result['msg'], result['msg']
+    assert len(fake.writes) == writes and list(fake.certificates) == [bundle_of(pem(1))]
 
 
 def test_content_is_no_log(run_module, fake, monkeypatch):
@@ -207,7 +252,8 @@ def test_content_is_no_log(run_module, fake, monkeypatch):
     monkeypatch.setattr(unit_certificate.AnsibleModule, 'exit_json', exit_json)
     result = run(run_module, fake, content=pem(7), diff=True)
     assert pem(7) in seen['no_log_values']
-    assert 'secretkeymaterial' not in json.dumps(result)
+    key_body = pem(7).split('-----BEGIN PRIVATE KEY-----')[1].split('-----END')[0].strip()
+    assert key_body.splitlines()[0] not in json.dumps(result)
 
 
 @pytest.mark.parametrize('name', ['a/b', 'has space', ''])

@@ -15,6 +15,7 @@ import pytest
 
 from ansible_collections.unitchannels.deploy.plugins.module_utils import asgi_probe as probe_utils
 from ansible_collections.unitchannels.deploy.plugins.modules import unit_release
+from ansible_collections.unitchannels.deploy.tests.unit import testcerts
 from ansible_collections.unitchannels.deploy.tests.unit.local_server import LocalServer
 
 
@@ -22,10 +23,10 @@ class AppServer(LocalServer):
     """Stands for Unit's listener: answers 200 when the fake serves a release whose name is in
     `good`, 404 when the app is not configured, else `bad_status` (a release that fails)."""
 
-    def __init__(self, fake):
+    def __init__(self, fake, tls=None):
         self.fake = fake
         self.good, self.bad_status, self.hits, self.bad_log = {'r1', 'r2'}, 500, 0, []
-        super(AppServer, self).__init__()
+        super(AppServer, self).__init__(tls=tls)
 
     def on_get(self, request):
         self.hits += 1
@@ -266,3 +267,96 @@ def test_a_put_that_unit_never_answers_is_not_called_nothing_changed(run, fake, 
     monkeypatch.setattr(fake, 'handle', no_answers_after_a_put)
     result = run('r2', timeout=1)
     assert result['failed'] and 'unknown' in result['msg'] and result['changed'] is True, (result['failed'], result.get('msg'))
+
+
+# --- HTTPS: a TLS listener, the plain one redirecting, ACME challenges, HSTS -----------------------
+
+@pytest.fixture
+def tls_app(fake, monkeypatch):
+    monkeypatch.setattr(probe_utils, 'RETRY_INTERVAL', 0)
+    server = AppServer(fake, tls=testcerts.chain().bundle('chat.example.com'))
+    fake.certificates['chat-0123456789ab'] = {'key': 'EC', 'chain': []}  # the bundle the listener names
+    yield server
+    server.stop()
+
+
+def tls_args(tls_app, **tls):
+    tls.setdefault('listen', '127.0.0.1:%d' % tls_app.port)
+    tls.setdefault('certificate', ['chat-0123456789ab'])
+    return dict(listen='127.0.0.1:8080', tls=tls)
+
+
+def test_tls_listener_serves_the_app_and_plain_http_redirects(run, fake, tls_app):
+    result = run('r1', **tls_args(tls_app))
+    assert not result['failed'], result['msg']
+    tls_listen = '127.0.0.1:%d' % tls_app.port
+    assert fake.config['listeners'] == {
+        tls_listen: {'pass': 'routes/chat', 'tls': {'certificate': 'chat-0123456789ab'}},
+        '127.0.0.1:8080': {'pass': 'routes/chat-http'},
+    }
+    assert fake.config['routes']['chat-http'] == [
+        {'action': {'return': 301, 'location': 'https://$host:%d$request_uri' % tls_app.port}}]
+    # the probe went over https to the TLS listener
+    assert result['http_status'] == 200 and tls_app.hits == 1
+    assert run('r1', **tls_args(tls_app))['changed'] is False
+
+
+def test_redirect_to_port_443_names_no_port():
+    assert unit_release.redirect_location('*:443') == 'https://$host$request_uri'
+    assert unit_release.redirect_location('[::]:8443') == 'https://$host:8443$request_uri'
+
+
+def test_hsts_header_on_every_answer_of_the_app(run, fake, tls_app):
+    args = tls_args(tls_app, hsts_max_age=31536000)
+    result = run('r1', **args)
+    assert not result['failed'], result['msg']
+    for step in fake.config['routes']['chat']:
+        assert step['action']['response_headers'] == {'Strict-Transport-Security': 'max-age=31536000'}
+
+
+def test_acme_challenges_come_before_the_redirect(run, fake, tls_app):
+    result = run('r1', acme_webroot='/var/lib/unitchannels/acme/', **tls_args(tls_app))
+    assert not result['failed'], result['msg']
+    assert fake.config['routes']['chat-http'][0] == {
+        'match': {'uri': '/.well-known/acme-challenge/*'},
+        'action': {'share': '/var/lib/unitchannels/acme$uri'}}
+    assert fake.config['routes']['chat-http'][1]['action']['return'] == 301
+
+
+def test_acme_challenges_without_tls_yet_then_the_app(run, fake, app):
+    result = run('r1', acme_webroot='/var/lib/unitchannels/acme')
+    assert not result['failed'], result['msg']
+    assert fake.config['listeners'] == {'127.0.0.1:%d' % app.port: {'pass': 'routes/chat-http'}}
+    assert fake.config['routes']['chat-http'][-1] == {'action': {'pass': 'routes/chat'}}
+
+
+def test_both_plain_and_tls_serve_the_app_when_asked(run, fake, tls_app):
+    result = run('r1', **tls_args(tls_app, redirect=False))
+    assert not result['failed'], result['msg']
+    assert fake.config['listeners']['127.0.0.1:8080'] == {'pass': 'routes/chat'}
+    assert 'chat-http' not in fake.config['routes']
+
+
+def test_turning_tls_off_removes_the_tls_listener_and_the_redirect(run, fake, tls_app, app):
+    run('r1', acme_webroot='/srv/acme', **tls_args(tls_app))
+    fake.config['listeners']['*:9000'] = {'pass': 'routes/other'}  # not the app's: stays
+    fake.config['routes']['other'] = [{'action': {'return': 204}}]
+    result = run('r1')
+    assert not result['failed'], result['msg']
+    assert fake.config['listeners'] == {'127.0.0.1:%d' % app.port: {'pass': 'routes/chat'},
+                                        '*:9000': {'pass': 'routes/other'}}
+    assert sorted(fake.config['routes']) == ['chat', 'other']
+
+
+def test_a_failed_tls_release_puts_back_the_plain_one(run, fake, tls_app, app):
+    run('r1')
+    before = copy.deepcopy(fake.config)
+    result = run('r3', **tls_args(tls_app))
+    assert result['failed'] and result['restored'] is True
+    assert fake.config == before
+
+
+def test_the_same_address_for_both_listeners_is_refused(run, fake, tls_app):
+    result = run('r1', listen='127.0.0.1:%d' % tls_app.port, tls={'listen': '127.0.0.1:%d' % tls_app.port,
+                                                                   'certificate': ['chat-0123456789ab']})
+    assert result['failed'] and 'different addresses' in result['msg'] and not fake.requests
