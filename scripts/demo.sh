@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 name=unitchannels-demo
 port=${DEMO_PORT:-8000}
+https_port=${DEMO_HTTPS_PORT:-8443}
 image=${MOLECULE_IMAGE_DEBIAN12:-unitchannels-systemd:debian12}
 
 if [ "${1:-up}" = down ]; then
@@ -26,11 +27,11 @@ fi
 
 if [ -z "$(docker ps -q -f name="^$name\$")" ]; then
   docker rm -f "$name" >/dev/null 2>&1 || true
-  echo "==> Starting the demo container $name ($image), port 80 published on 127.0.0.1:$port"
+  echo "==> Starting the demo container $name ($image), ports 80 and 443 published on 127.0.0.1:$port and :$https_port"
   docker run -d --name "$name" --hostname "$name" \
     --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     -v /sys/fs/cgroup:/sys/fs/cgroup:ro --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
-    -v "$PWD/.cache/unit-repo:/srv/unit-repo:ro" -p "127.0.0.1:$port:80" \
+    -v "$PWD/.cache/unit-repo:/srv/unit-repo:ro" -p "127.0.0.1:$port:80" -p "127.0.0.1:$https_port:443" \
     "$image" /lib/systemd/systemd >/dev/null
   docker exec "$name" systemctl is-system-running --wait >/dev/null || true
 fi
@@ -41,8 +42,11 @@ mkdir -p .cache
 chmod 600 .cache/demo-vars.yml
 
 echo "==> ansible-playbook site.yml -i inventory/demo"
+# HTTPS too, with a certificate made on the host (self-signed: the browser warns once), and
+# plain HTTP kept serving (no redirect) so the first URL works without accepting it.
+https_vars=$(printf '{"channels_app_tls": "selfsigned", "channels_app_tls_redirect": false, "channels_app_csrf_trusted_origins": ["https://127.0.0.1:%s", "https://localhost:%s"]}' "$https_port" "$https_port")
 ansible-playbook site.yml -i inventory/demo/hosts.yml -e "unit_source=$source" -e @.cache/demo-vars.yml \
-  -e "channels_app_pip_ca_file=${MOLECULE_EXTRA_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}" | tee .cache/demo.log
+  -e "channels_app_pip_ca_file=${MOLECULE_EXTRA_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}" -e "$https_vars" | tee .cache/demo.log
 changed=$(sed -n 's/.*unitchannels-demo *: .*changed=\([0-9]*\).*/\1/p' .cache/demo.log | tail -1)
 if [ "$changed" = 0 ]; then
   echo "==> Nothing changed: the demo was already deployed and up to date"
@@ -56,5 +60,6 @@ cat <<MSG
 
 ==> The chat is served by NGINX Unit ("unitd --version": ${installed:-no answer}) at:
       http://127.0.0.1:$port/chat/
+      https://127.0.0.1:$https_port/chat/   (self-signed certificate: accept it once)
     Open a room in two browser tabs and type in one. Tear down with: make demo-down
 MSG

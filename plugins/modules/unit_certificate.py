@@ -81,9 +81,10 @@ attributes:
     platforms: posix
 notes:
   - The private key is sent to Unit over the control socket only; O(content) is not logged.
-  - Before anything is uploaded the bundle is checked on the managed host: one private key, and it
-    belongs to the first certificate; each certificate issued by the next one (leaf first); the
-    certificate valid now. A bundle that fails says why and changes nothing in Unit.
+  - Before anything is uploaded the bundle is checked on the managed host. It must hold one private
+    key, that of the first certificate, each certificate must be issued by the next one (leaf
+    first), and the certificate must be valid now. A bundle that fails says why and changes
+    nothing in Unit.
 seealso:
   - module: unitchannels.deploy.unit_config
   - name: SSL/TLS certificates in Unit's documentation

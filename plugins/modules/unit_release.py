@@ -66,8 +66,8 @@ options:
         default: true
       hsts_max_age:
         description:
-          - When above 0, every answer of the app's route set carries
-            C(Strict-Transport-Security: max-age=N) (Unit's C(response_headers)).
+          - When above 0, every answer of the app's route set carries the header
+            C(Strict-Transport-Security) with C(max-age=N) (Unit's C(response_headers)).
         type: int
         default: 0
   acme_webroot:

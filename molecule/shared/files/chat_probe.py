@@ -16,6 +16,10 @@ brings its own small RFC 6455 WebSocket client.
   chat_probe.py static      --url URL --host HOST --path /static/chat/site.css
   chat_probe.py form-post   --url URL --host HOST --path /rooms/ --field room_name=lobby
                             [--expect-status 302] [--expect-location /rooms/lobby/]
+  chat_probe.py certificate --url https://HOST:PORT --host HOST --ca CA.pem
+
+Every URL may be https:// (WebSockets then go over wss://): the server's certificate is verified
+against --ca (default: the system's CAs) and the name in the URL.
 
 Every subcommand prints one JSON object ("check", "ok", its measurements and,
 on failure, "reason") and exits 0 when the check passes, 1 when it fails and
@@ -36,6 +40,8 @@ import http.cookiejar
 import json
 import os
 import re
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -49,6 +55,12 @@ CONNECT_TIMEOUT = 10  # seconds for TCP connect plus WebSocket handshake
 HTTP_TIMEOUT = 10
 WS_PREFIX = "/ws/chat/"  # default of --ws-prefix: the tutorial's WebSocket route
 REDIRECTS = (301, 302, 303, 307, 308)
+TLS = {"context": None}  # the client TLS context (--ca), set by main()
+
+
+def origin(url, host):
+    """The Origin a browser sends for a page of url: the URL's scheme and --host."""
+    return f"{urllib.parse.urlsplit(url).scheme}://{host}"
 
 
 class ProbeError(Exception):
@@ -79,7 +91,9 @@ class ChatSocket:
 
     def __init__(self, url, host, room, prefix=WS_PREFIX):
         parts = urllib.parse.urlsplit(url)
-        self.addr = (parts.hostname, parts.port or 80)
+        self.tls = parts.scheme == "https"
+        self.addr = (parts.hostname, parts.port or (443 if self.tls else 80))
+        self.origin = origin(url, host)
         self.path = f"{parts.path.rstrip('/')}{prefix}{room}/"
         self.host = host
         self.close_code = None
@@ -100,12 +114,13 @@ class ChatSocket:
         self.read_task = asyncio.create_task(self._read_loop())
 
     async def _handshake(self):
-        self._reader, self._writer = await asyncio.open_connection(*self.addr)
+        tls = dict(ssl=TLS["context"], server_hostname=self.addr[0]) if self.tls else {}
+        self._reader, self._writer = await asyncio.open_connection(*self.addr, **tls)
         key = base64.b64encode(os.urandom(16)).decode()
         self._writer.write(
             (
                 f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\n"
-                f"Origin: http://{self.host}\r\nUpgrade: websocket\r\n"
+                f"Origin: {self.origin}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                 "Sec-WebSocket-Version: 13\r\n\r\n"
             ).encode()
@@ -360,12 +375,19 @@ async def check_burst(args, result):
     return None
 
 
+def connection(url):
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        return http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=HTTP_TIMEOUT,
+                                           context=TLS["context"])
+    return http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=HTTP_TIMEOUT)
+
+
 def http_get(url, host, path):
     """(status, headers, body) of GET url+path with the Host and Origin the app expects."""
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=HTTP_TIMEOUT)
+    conn = connection(url)
     try:
-        conn.request("GET", path, headers={"Host": host, "Origin": f"http://{host}"})
+        conn.request("GET", path, headers={"Host": host, "Origin": origin(url, host)})
         response = conn.getresponse()
         return response.status, response.getheaders(), response.read()
     finally:
@@ -523,7 +545,8 @@ class FormClient:
     def __init__(self, args, steps):
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect(),
+            urllib.request.HTTPSHandler(context=TLS["context"]),
         )
         self.base = args.url.rstrip("/")
         self.host = args.host
@@ -533,7 +556,7 @@ class FormClient:
         """One request, redirects not followed: (status, headers, body text)."""
         request = urllib.request.Request(self.base + path, data=data)
         request.add_header("Host", self.host)
-        request.add_header("Origin", f"http://{self.host}")
+        request.add_header("Origin", origin(self.base, self.host))
         if data is not None:
             request.add_header("Content-Type", "application/x-www-form-urlencoded")
         if referer:
@@ -597,7 +620,7 @@ def check_admin_login(args, result):
     status, path, page = client.fetch(
         "/admin/login/?next=/admin/",
         data=urllib.parse.urlencode(form).encode(),
-        referer=f"http://{args.host}/admin/login/",
+        referer=f"{origin(args.url, args.host)}/admin/login/",
     )
     logged_in = "Site administration" in page or 'id="logout-form"' in page
     result.update(post_status=steps[first_post_step]["status"], final_status=status, final_path=path)
@@ -627,7 +650,7 @@ def check_form_post(args, result):
     form = [*args.field, ("csrfmiddlewaretoken", token)]
     # Posted back to the page it came from (the final path if the GET was redirected).
     status, headers, body = client.request(
-        path, data=urllib.parse.urlencode(form).encode(), referer=f"http://{args.host}{path}"
+        path, data=urllib.parse.urlencode(form).encode(), referer=f"{origin(args.url, args.host)}{path}"
     )
     location = headers.get("Location")
     result.update(post_path=path, status=status, location=location, bytes=len(body))
@@ -655,10 +678,29 @@ def check_static(args, result):
     return None if status == 200 else f"GET {args.path} answered {status}"
 
 
+def check_certificate(args, result):
+    """The certificate the https URL serves, verified against --ca and the URL's name."""
+    parts = urllib.parse.urlsplit(args.url)
+    if parts.scheme != "https":
+        raise ProbeError("certificate needs an https:// URL")
+    with socket.create_connection((parts.hostname, parts.port or 443), timeout=HTTP_TIMEOUT) as raw:
+        with TLS["context"].wrap_socket(raw, server_hostname=parts.hostname) as sock:
+            cert = sock.getpeercert()
+            der = sock.getpeercert(binary_form=True)
+    result.update(
+        subject=dict(item for rdn in cert["subject"] for item in rdn),
+        issuer=dict(item for rdn in cert["issuer"] for item in rdn),
+        serial=cert["serialNumber"],
+        not_after=cert["notAfter"],
+        sha256=hashlib.sha256(der).hexdigest(),
+    )
+    return None
+
+
 def http_url(value):
     parts = urllib.parse.urlsplit(value)
-    if parts.scheme != "http" or not parts.hostname:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an http://HOST[:PORT] URL")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http(s)://HOST[:PORT] URL")
     return value
 
 
@@ -691,6 +733,7 @@ def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--url", type=http_url, required=True, help="base URL, e.g. http://127.0.0.1:80")
     common.add_argument("--host", required=True, help="Host header (must be in ALLOWED_HOSTS)")
+    common.add_argument("--ca", help="PEM file of the CA https URLs are verified against (default: the system's)")
     common.add_argument(
         "--ws-prefix", type=ws_prefix, default=WS_PREFIX, help=f"path of the WebSocket rooms (default {WS_PREFIX})"
     )
@@ -727,6 +770,7 @@ def build_parser():
     sub = command("admin-login", check_admin_login, "log in to the Django admin")
     sub.add_argument("--user", required=True)
     sub.add_argument("--password", required=True)
+    command("certificate", check_certificate, "the certificate an https URL serves, verified")
     sub = command("static", check_static, "a static file is served")
     sub.add_argument("--path", default="/static/chat/site.css")
     sub = command("form-post", check_form_post, "POST a page's form with its CSRF token, check the answer")
@@ -744,6 +788,7 @@ def main(argv=None):
     if getattr(args, "rooms", 1) > getattr(args, "clients", 1):
         parser.error("load: --rooms must not exceed --clients")  # exits 2, like argparse's own errors
     result = {"check": args.command, "ok": False, "url": args.url, "host": args.host}
+    TLS["context"] = ssl.create_default_context(cafile=args.ca)
     if args.ws_prefix != WS_PREFIX:
         result["ws_prefix"] = args.ws_prefix
     try:

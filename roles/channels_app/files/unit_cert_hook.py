@@ -43,7 +43,7 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Unit(object):
-    """Unit's control API at unitd's --control address (unix:/PATH or ADDR:PORT)."""
+    """Unit's control API at unitd's --control address (unix:/PATH, ADDR:PORT or http://ADDR:PORT)."""
 
     def __init__(self, control, timeout=30):
         self.control, self.timeout = control, timeout
@@ -52,7 +52,7 @@ class Unit(object):
         if self.control.startswith('unix:'):
             conn = UnixHTTPConnection(self.control[5:], self.timeout)
         else:
-            host, port = self.control.rsplit(':', 1)
+            host, port = self.control.replace('http://', '', 1).rstrip('/').rsplit(':', 1)
             conn = http.client.HTTPConnection(host.strip('[]'), int(port), timeout=self.timeout)
         try:
             conn.request(method, path, body=body)

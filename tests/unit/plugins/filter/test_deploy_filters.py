@@ -109,3 +109,21 @@ def test_https_origins_name_the_port_unless_443():
     assert https_origins(['chat.example.com'], '127.0.0.1:8443') == ['https://chat.example.com:8443']
     with pytest.raises(AnsibleFilterError):
         https_origins(['chat.example.com'], 'localhost')
+
+
+# --- acme_challenge_routes -------------------------------------------------------------------------
+
+from ansible_collections.unitchannels.deploy.plugins.filter.acme_challenge_routes import acme_challenge_routes  # noqa: E402
+
+CHALLENGE = {'match': {'uri': '/.well-known/acme-challenge/*'}, 'action': {'share': '/acme/chat$uri'}}
+
+
+def test_acme_challenge_routes_keep_what_the_plain_listener_did():
+    redirect = {'action': {'return': 301, 'location': 'https://$host$request_uri'}}
+    config = {'routes': {'chat': [], 'chat-http': [CHALLENGE, redirect]}}
+    assert acme_challenge_routes(config, 'chat', '/acme/chat/') == [CHALLENGE, redirect]
+    assert acme_challenge_routes({'routes': {'chat': []}}, 'chat', '/acme/chat') == \
+        [CHALLENGE, {'action': {'pass': 'routes/chat'}}]
+    assert acme_challenge_routes({'routes': []}, 'chat', '/acme/chat') == [CHALLENGE, {'action': {'return': 404}}]
+    with pytest.raises(AnsibleFilterError):
+        acme_challenge_routes(None, 'chat', '/acme/chat')
