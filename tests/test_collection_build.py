@@ -52,6 +52,8 @@ ALLOWED = [
     "roles/*/vars/*.yml",
     "roles/*/templates/*.j2",
     "roles/channels_app/files/unitchannels_loader.py",
+    # certbot's deploy hook (HTTPS with ACME)
+    "roles/channels_app/files/unit_cert_hook.py",
     # the demo app that channels_app deploys by default
     "roles/channels_app/files/demo_project/**.py",
     "roles/channels_app/files/demo_project/*.txt",
@@ -85,6 +87,7 @@ REQUIRED = [
     "roles/channels_app/tasks/main.yml",
     "roles/channels_app/meta/argument_specs.yml",
     "roles/channels_app/files/unitchannels_loader.py",
+    "roles/channels_app/files/unit_cert_hook.py",
     "roles/channels_app/files/demo_project/manage.py",
     "roles/redis/tasks/main.yml",
     "playbooks/deploy.yml",

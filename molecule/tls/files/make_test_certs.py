@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Certificates for the files source of the tls scenario, written to DIR: a good chain for
 tls-app and three that must be refused (key of another certificate, expired, chain reversed).
 

@@ -357,6 +357,6 @@ def test_a_failed_tls_release_puts_back_the_plain_one(run, fake, tls_app, app):
 
 
 def test_the_same_address_for_both_listeners_is_refused(run, fake, tls_app):
-    result = run('r1', listen='127.0.0.1:%d' % tls_app.port, tls={'listen': '127.0.0.1:%d' % tls_app.port,
-                                                                   'certificate': ['chat-0123456789ab']})
+    address = '127.0.0.1:%d' % tls_app.port
+    result = run('r1', listen=address, tls={'listen': address, 'certificate': ['chat-0123456789ab']})
     assert result['failed'] and 'different addresses' in result['msg'] and not fake.requests
