@@ -30,8 +30,9 @@ description:
     to it (or serves the app too). With O(acme_webroot), the plain listener serves ACME HTTP-01
     challenges from that directory before anything else. The plain listener then passes to the
     route set C(routes/NAME-http).
-  - Listeners that pass to the app's route sets but are no longer declared (a changed address,
-    TLS turned off) are removed, and so is C(routes/NAME-http) when no longer needed.
+  - What this module made and no longer declares is removed, a TLS listener passing to
+    C(routes/NAME) (TLS turned off, or moved to another address) and C(routes/NAME-http) with the
+    listeners passing to it. A plain listener added by other means for C(routes/NAME) stays.
 version_added: 0.2.0
 author: unitchannels maintainers (@unitchannels)
 options:
@@ -283,15 +284,18 @@ def declared(params):
 
 
 def stale(before, own):
-    """(section, key) of entries of this app that Unit holds but the call no longer declares:
-    listeners passing to the app's route sets (a changed address, TLS turned off), NAME-http."""
+    """(section, key) of entries this app made that Unit holds but the call no longer declares:
+    a TLS listener passing to the app's route set (TLS turned off, or moved), a listener passing to
+    NAME-http, and NAME-http itself. A plain listener a user added for the app's routes stays."""
     name = list(own['applications'])[0]
-    passes = ('routes/' + name, 'routes/%s-http' % name)
     found = []
     listeners = before.get('listeners')
     if isinstance(listeners, dict):
         for key, listener in listeners.items():
-            if key not in own['listeners'] and isinstance(listener, dict) and listener.get('pass') in passes:
+            if key in own['listeners'] or not isinstance(listener, dict):
+                continue
+            target = listener.get('pass')
+            if target == 'routes/%s-http' % name or (target == 'routes/' + name and listener.get('tls')):
                 found.append(('listeners', key))
     routes = before.get('routes')
     if isinstance(routes, dict) and name + '-http' in routes and name + '-http' not in own['routes']:

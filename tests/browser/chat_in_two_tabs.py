@@ -5,12 +5,27 @@ to appear in the second; it saves a screenshot of the second tab. Run by the def
 scenario's verify against the port the container publishes on 127.0.0.1.
 
     chat_in_two_tabs.py --url http://127.0.0.1:18012 --screenshot chat.png
+
+Over https (the tls scenario), with --ca: the certificate the URL serves is first verified here
+against that CA and the URL's name, then Chromium is told to trust that certificate's key
+(--ignore-certificate-errors-spki-list), so the page and its WebSockets (wss://) run as in a browser
+that trusts the CA. --map-host NAME=IP makes Chromium reach a container's name from the controller.
+
+    chat_in_two_tabs.py --url https://tls-app:18443 --ca root.pem --map-host tls-app=127.0.0.1 --screenshot chat.png
 """
 
 import argparse
+import base64
+import hashlib
 import secrets
+import socket
+import ssl
 import sys
 import tempfile
+import urllib.parse
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -19,13 +34,26 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 
-def browser(profile_dir):
+def verified_spki(url, ca, hosts):
+    """base64 SHA-256 of the public key of the certificate url serves, once it verified against ca."""
+    parts = urllib.parse.urlsplit(url)
+    context = ssl.create_default_context(cafile=ca)
+    address = (hosts.get(parts.hostname, parts.hostname), parts.port or 443)
+    with socket.create_connection(address, timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=parts.hostname) as sock:
+            der = sock.getpeercert(binary_form=True)
+    spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+def browser(profile_dir, extra_flags=()):
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     # No sandbox as root; no background traffic: this machine reaches nothing but 127.0.0.1.
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1000,700", f"--user-data-dir={profile_dir}"):
+                 "--no-first-run", "--window-size=1000,700", f"--user-data-dir={profile_dir}", *extra_flags):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
@@ -39,12 +67,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="base URL, e.g. http://127.0.0.1:18012")
     parser.add_argument("--screenshot", required=True)
+    parser.add_argument("--ca", help="https: the CA the served certificate must verify against")
+    parser.add_argument("--map-host", action="append", default=[], metavar="NAME=IP",
+                        help="Chromium resolves NAME to IP")
     args = parser.parse_args()
+    hosts = dict(item.split("=", 1) for item in args.map_host)
+    flags = [f"--host-resolver-rules=MAP {name} {ip}" for name, ip in hosts.items()]
+    if args.url.startswith("https://"):
+        if not args.ca:
+            parser.error("an https URL needs --ca")
+        flags.append("--ignore-certificate-errors-spki-list=" + verified_spki(args.url, args.ca, hosts))
 
     room = "browser_" + secrets.token_hex(4)
     message = "hello from tab one " + secrets.token_hex(3)
     with tempfile.TemporaryDirectory() as profile:
-        driver = browser(profile)
+        driver = browser(profile, flags)
         try:
             wait = WebDriverWait(driver, 20)
             # Tab one: the index page, enter the room as a user would.
@@ -57,6 +94,7 @@ def main():
             styled = driver.execute_script(
                 "return [...document.styleSheets].some(s => (s.href || '').includes('/static/'))")
             tab_one = driver.current_window_handle
+            protocol = driver.execute_script("return location.protocol")
 
             driver.switch_to.new_window("tab")
             driver.get(f"{args.url}/chat/{room}/")
@@ -75,7 +113,8 @@ def main():
             driver.save_screenshot(args.screenshot)
         finally:
             driver.quit()
-    print(f'{{"room": "{room}", "message_seen_in_other_tab": true, "stylesheet_from_static": {str(styled).lower()}, '
+    print(f'{{"room": "{room}", "protocol": "{protocol}", "message_seen_in_other_tab": true, '
+          f'"stylesheet_from_static": {str(styled).lower()}, '
           f'"screenshot": "{args.screenshot}"}}')
     if not styled:
         print("the stylesheet did not load from /static/", file=sys.stderr)

@@ -340,11 +340,12 @@ def test_both_plain_and_tls_serve_the_app_when_asked(run, fake, tls_app):
 def test_turning_tls_off_removes_the_tls_listener_and_the_redirect(run, fake, tls_app, app):
     run('r1', acme_webroot='/srv/acme', **tls_args(tls_app))
     fake.config['listeners']['*:9000'] = {'pass': 'routes/other'}  # not the app's: stays
+    fake.config['listeners']['*:9001'] = {'pass': 'routes/chat'}  # a user's extra plain listener: stays
     fake.config['routes']['other'] = [{'action': {'return': 204}}]
     result = run('r1')
     assert not result['failed'], result['msg']
     assert fake.config['listeners'] == {'127.0.0.1:%d' % app.port: {'pass': 'routes/chat'},
-                                        '*:9000': {'pass': 'routes/other'}}
+                                        '*:9000': {'pass': 'routes/other'}, '*:9001': {'pass': 'routes/chat'}}
     assert sorted(fake.config['routes']) == ['chat', 'other']
 
 
