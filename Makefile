@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Platforms of the molecule runs (narrow with MOLECULE_DISTROS=debian12).
 export MOLECULE_DISTROS ?= debian12 debian13
 # Every scenario, in the order `make test` runs them.
-SCENARIOS ?= unit default user multihost reliability
+SCENARIOS ?= unit default user multihost reliability tls
 PLAYBOOKS := $(wildcard site.yml playbooks/*.yml)
 
 .PHONY: help test test-scenario lint pytest sanity molecule bench prepare venv docker images unit-repo demo demo-down clean
