@@ -26,17 +26,23 @@ def _ip(name):
 
 
 def _names(names, what):
+    """Names as a certificate lists them: Django's ".example.com" (any subdomain) is
+    "*.example.com"; "*" (any host) names nothing and is left out."""
     if isinstance(names, (str, bytes)) or not hasattr(names, '__iter__'):
         raise AnsibleFilterError('%s: expects a list of names' % what)
     out = []
     for name in names:
         name = to_text(name).strip().lower().rstrip('.')
+        if name == '*':
+            continue
+        if name.startswith('.'):
+            name = '*' + name
         if _ip(name) is None and not DNS_NAME.match(name):
             raise AnsibleFilterError('%s: %r is neither a DNS name nor an IP address' % (what, name))
         if name not in out:
             out.append(name)
     if not out:
-        raise AnsibleFilterError('%s: no names given' % what)
+        raise AnsibleFilterError('%s: no names given (a lone "*" names no host)' % what)
     return out
 
 

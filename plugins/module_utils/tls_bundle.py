@@ -34,9 +34,20 @@ def normalize_pem(text):
     return text.strip() + '\n'
 
 
+def canonical_bundle(text):
+    """The certificates and the key only, in their order, one newline after each block: what Unit
+    is sent and what names the bundle. Other PEM blocks (the "EC PARAMETERS" that
+    `openssl ecparam -genkey` writes before a key) are dropped: Unit refuses them."""
+    text = normalize_pem(text)
+    blocks = CERT_RE.findall(text) + [m.group(0) for m in KEY_RE.finditer(text)]
+    if not blocks:
+        return text
+    return ''.join(block + '\n' for block in blocks)
+
+
 def bundle_name(name, text):
-    """NAME-<first 12 hex digits of the SHA-256 of the normalized bundle>."""
-    return '%s-%s' % (name, hashlib.sha256(normalize_pem(text).encode('utf-8')).hexdigest()[:HASH_LEN])
+    """NAME-<first 12 hex digits of the SHA-256 of the canonical bundle>."""
+    return '%s-%s' % (name, hashlib.sha256(canonical_bundle(text).encode('utf-8')).hexdigest()[:HASH_LEN])
 
 
 def _name(rdns):

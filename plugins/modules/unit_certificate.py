@@ -40,7 +40,8 @@ options:
         (leaf to root), and the private key.
       - Line endings are normalized to LF and trailing whitespace to one newline before
         hashing, so a V(lookup('file')) (which strips the last newline) and O(src) give the
-        same bundle name.
+        same bundle name. Only the certificate and key blocks are kept (Unit refuses others,
+        such as the C(EC PARAMETERS) block C(openssl ecparam -genkey) writes).
       - Mutually exclusive with O(src). One of them is required with O(state=present).
     type: str
   src:
@@ -188,6 +189,7 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.tls_bundle imp
     HASH_LEN,
     bundle_name,
     bundle_problems,
+    canonical_bundle,
     normalize_pem,
 )
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
@@ -260,7 +262,7 @@ def main():
             pem = ''.join(parts)
         else:
             pem = module.params['content']
-        pem = normalize_pem(pem)
+        pem = canonical_bundle(pem)
         problems = bundle_problems(pem)
         if problems:
             module.fail_json(msg='the certificate bundle for %s cannot be served: %s. Nothing was changed in Unit.'

@@ -30,9 +30,12 @@ description:
     to it (or serves the app too). With O(acme_webroot), the plain listener serves ACME HTTP-01
     challenges from that directory before anything else. The plain listener then passes to the
     route set C(routes/NAME-http).
-  - What this module made and no longer declares is removed, a TLS listener passing to
-    C(routes/NAME) (TLS turned off, or moved to another address) and C(routes/NAME-http) with the
-    listeners passing to it. A plain listener added by other means for C(routes/NAME) stays.
+  - What this module made and no longer declares is removed. With O(tls) gone, the TLS listeners
+    passing to C(routes/NAME) with only C(NAME-<12 hex>) bundles (this app's certificates) go.
+    C(routes/NAME-http) goes when neither O(tls) nor O(acme_webroot) needs it, and listeners still
+    passing to it are pointed at C(routes/NAME). Listeners added by other means stay, such as a
+    dual-stack C([::]:443) next to O(tls.listen); so does a TLS listener's old address when
+    O(tls.listen) changes.
 version_added: 0.2.0
 author: unitchannels maintainers (@unitchannels)
 options:
@@ -218,6 +221,8 @@ unit_log:
   elements: str
 '''
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.unitchannels.deploy.plugins.module_utils.asgi_probe import probe
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
@@ -283,24 +288,40 @@ def declared(params):
     return {'listeners': listeners, 'routes': route_sets, 'applications': {name: params['application']}}
 
 
+OWN_BUNDLE = re.compile(r'^%s-[0-9a-f]{12}$')
+
+
 def stale(before, own):
-    """(section, key) of entries this app made that Unit holds but the call no longer declares:
-    a TLS listener passing to the app's route set (TLS turned off, or moved), a listener passing to
-    NAME-http, and NAME-http itself. A plain listener a user added for the app's routes stays."""
+    """What this module made that the call no longer declares, as (removals, repointed listeners).
+
+    - NAME-http when neither TLS nor ACME challenges need it; the listeners that still pass to it
+      (a user's dual-stack [::]:80, say) are pointed at routes/NAME instead of being removed.
+    - With TLS turned off, the TLS listeners passing to routes/NAME whose certificates are all
+      NAME's bundles (NAME-<12 hex>, the names unit_certificate and the renewal hook give).
+    While TLS is on, other TLS listeners stay (a dual-stack [::]:443); a moved TLS listener's old
+    address stays too: remove it by other means.
+    """
     name = list(own['applications'])[0]
-    found = []
+    own_bundle = re.compile(OWN_BUNDLE.pattern % re.escape(name))
+    removals, repoint = [], {}
+    http_set_gone = name + '-http' not in own['routes']
+    tls_off = not any(isinstance(v, dict) and v.get('tls') for v in own['listeners'].values())
     listeners = before.get('listeners')
-    if isinstance(listeners, dict):
-        for key, listener in listeners.items():
-            if key in own['listeners'] or not isinstance(listener, dict):
-                continue
-            target = listener.get('pass')
-            if target == 'routes/%s-http' % name or (target == 'routes/' + name and listener.get('tls')):
-                found.append(('listeners', key))
+    for key, listener in (listeners.items() if isinstance(listeners, dict) else []):
+        if key in own['listeners'] or not isinstance(listener, dict):
+            continue
+        target, tls = listener.get('pass'), listener.get('tls')
+        if target == 'routes/%s-http' % name and http_set_gone:
+            repoint[key] = dict(listener, **{'pass': 'routes/' + name})
+        elif target == 'routes/' + name and tls_off and isinstance(tls, dict):
+            certs = tls.get('certificate')
+            certs = [certs] if isinstance(certs, str) else certs
+            if certs and all(isinstance(c, str) and own_bundle.match(c) for c in certs):
+                removals.append(('listeners', key))
     routes = before.get('routes')
-    if isinstance(routes, dict) and name + '-http' in routes and name + '-http' not in own['routes']:
-        found.append(('routes', name + '-http'))
-    return found
+    if isinstance(routes, dict) and name + '-http' in routes and http_set_gone:
+        removals.append(('routes', name + '-http'))
+    return removals, repoint
 
 
 class Release(object):
@@ -343,11 +364,11 @@ class Release(object):
             self.fail('cannot read /config: %s' % msg, **fields)
         before = resp.body
         own = declared(params)
-        self.own_entries = [(section, key) for section in sorted(own) for key in own[section]]
-        gone = stale(before, own)
-        self.own_entries += gone
+        gone, repoint = stale(before, own)
+        value = dict(own, listeners=dict(own['listeners'], **repoint))
+        self.own_entries = [(section, key) for section in sorted(value) for key in value[section]] + gone
         try:
-            after = compose(before, own, ['%s/%s' % entry for entry in gone], advice=COMPOSE_ADVICE)
+            after = compose(before, value, ['%s/%s' % entry for entry in gone], advice=COMPOSE_ADVICE)
         except UnitControlError as e:
             self.fail(e.msg, before=before)
         new_config = not json_equal(before, after)

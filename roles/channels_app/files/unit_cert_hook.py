@@ -28,7 +28,7 @@ import sys
 from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tls_bundle import bundle_name, bundle_problems, normalize_pem  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from tls_bundle import bundle_name, bundle_problems, canonical_bundle  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -118,7 +118,7 @@ def main(argv=None, environ=None):
         print('%s cannot read the renewed certificate (%s); Unit keeps serving the one it has' % (tag, e),
               file=sys.stderr)
         return 1
-    pem = normalize_pem(chain) + normalize_pem(key)
+    pem = canonical_bundle(chain + '\n' + key)
     problems = bundle_problems(pem)
     if problems:
         print('%s the renewed certificate in %s cannot be served: %s; Unit keeps serving the one it has'

@@ -104,6 +104,13 @@ def test_subject_alt_names_refuses_what_is_not_a_name(names):
         subject_alt_names(names)
 
 
+def test_django_host_patterns_become_certificate_names():
+    assert subject_alt_names(['.example.com', '*', 'chat.example.com']) == 'DNS:*.example.com,DNS:chat.example.com'
+    assert https_origins(['.example.com', '*']) == ['https://*.example.com']
+    with pytest.raises(AnsibleFilterError):
+        https_origins(['*'])
+
+
 def test_https_origins_name_the_port_unless_443():
     assert https_origins(['chat.example.com', '::1']) == ['https://chat.example.com', 'https://[::1]']
     assert https_origins(['chat.example.com'], '127.0.0.1:8443') == ['https://chat.example.com:8443']

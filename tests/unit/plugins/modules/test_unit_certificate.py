@@ -271,3 +271,12 @@ def test_socket_missing(run_module, workdir):
     path = os.path.join(workdir, 'control.unit.sock')
     result = run_module(unit_certificate, dict(name='example.com', content=pem(1), socket=path))
     assert result['failed'] is True and path in result['msg']
+
+
+def test_other_pem_blocks_are_left_out(run_module, fake):
+    """`openssl ecparam -genkey` writes EC PARAMETERS before the key; Unit refuses that block."""
+    chain, key = pem(1).split('-----BEGIN PRIVATE KEY-----')
+    params = '-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n'
+    result = run(run_module, fake, content=chain + params + '-----BEGIN PRIVATE KEY-----' + key)
+    assert not result['failed'], result['msg']
+    assert result['bundle'] == bundle_of(pem(1)) and fake.cert_pems[result['bundle']] == pem(1)

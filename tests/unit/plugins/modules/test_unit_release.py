@@ -341,11 +341,15 @@ def test_turning_tls_off_removes_the_tls_listener_and_the_redirect(run, fake, tl
     run('r1', acme_webroot='/srv/acme', **tls_args(tls_app))
     fake.config['listeners']['*:9000'] = {'pass': 'routes/other'}  # not the app's: stays
     fake.config['listeners']['*:9001'] = {'pass': 'routes/chat'}  # a user's extra plain listener: stays
+    fake.config['listeners']['*:9002'] = {'pass': 'routes/chat-http'}  # a user's dual-stack copy: repointed
     fake.config['routes']['other'] = [{'action': {'return': 204}}]
     result = run('r1')
     assert not result['failed'], result['msg']
     assert fake.config['listeners'] == {'127.0.0.1:%d' % app.port: {'pass': 'routes/chat'},
-                                        '*:9000': {'pass': 'routes/other'}, '*:9001': {'pass': 'routes/chat'}}
+                                        '*:9000': {'pass': 'routes/other'}, '*:9001': {'pass': 'routes/chat'},
+                                        '*:9002': {'pass': 'routes/chat'},
+                                        # the old plain address (this call moved it) is kept, now without the redirect
+                                        '127.0.0.1:8080': {'pass': 'routes/chat'}}
     assert sorted(fake.config['routes']) == ['chat', 'other']
 
 
@@ -361,3 +365,15 @@ def test_the_same_address_for_both_listeners_is_refused(run, fake, tls_app):
     address = '127.0.0.1:%d' % tls_app.port
     result = run('r1', listen=address, tls={'listen': address, 'certificate': ['chat-0123456789ab']})
     assert result['failed'] and 'different addresses' in result['msg'] and not fake.requests
+
+
+def test_a_users_second_tls_listener_stays_while_tls_is_on(run, fake, tls_app):
+    run('r1', **tls_args(tls_app))
+    fake.certificates['mine'] = {'key': 'EC', 'chain': []}
+    fake.config['listeners']['*:9443'] = {'pass': 'routes/chat', 'tls': {'certificate': 'chat-0123456789ab'}}
+    fake.config['listeners']['*:9444'] = {'pass': 'routes/chat', 'tls': {'certificate': 'mine'}}
+    assert not run('r1', **tls_args(tls_app))['failed']
+    assert {'*:9443', '*:9444'} <= set(fake.config['listeners'])
+    # TLS turned off: the listener with the app's own bundle goes, the one with the user's stays
+    assert not run('r1', listen='127.0.0.1:8080', probe={'enabled': False})['failed']
+    assert '*:9443' not in fake.config['listeners'] and '*:9444' in fake.config['listeners']
