@@ -50,6 +50,12 @@ def bundle_name(name, text):
     return '%s-%s' % (name, hashlib.sha256(canonical_bundle(text).encode('utf-8')).hexdigest()[:HASH_LEN])
 
 
+def is_own_bundle(name, bundle):
+    """Whether bundle is one of NAME's content-addressed bundles (NAME-<12 hex digits>)."""
+    rest = bundle[len(name) + 1:] if isinstance(bundle, str) and bundle.startswith(name + '-') else ''
+    return len(rest) == HASH_LEN and all(c in '0123456789abcdef' for c in rest)
+
+
 def _name(rdns):
     """'CN=example.com, O=Example' from the subject/issuer tuple of ssl's decoded certificate."""
     short = {'commonName': 'CN', 'organizationName': 'O', 'organizationalUnitName': 'OU',

@@ -186,10 +186,10 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.unitchannels.deploy.plugins.module_utils.tls_bundle import (
-    HASH_LEN,
     bundle_name,
     bundle_problems,
     canonical_bundle,
+    is_own_bundle,
     normalize_pem,
 )
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
@@ -244,7 +244,6 @@ def main():
     state = module.params['state']
     if not NAME_RE.match(name):
         module.fail_json(msg='name may only contain letters, digits, ".", "_" and "-" (got %r)' % name)
-    own_re = re.compile(r'^%s-[0-9a-f]{%d}$' % (re.escape(name), HASH_LEN))
 
     bundle = None
     pem = None
@@ -282,7 +281,7 @@ def main():
                              % (certs_resp.status, certs_resp.error_text()))
     listeners = listeners_resp.body if listeners_resp.status == 200 else {}
     refs = listener_references(listeners)
-    ours = sorted(n for n in certs_resp.body if own_re.match(n))
+    ours = sorted(n for n in certs_resp.body if is_own_bundle(name, n))
     in_use = dict((n, refs[n]) for n in ours if n in refs)
 
     result = dict(changed=False, pruned=[], in_use=in_use)

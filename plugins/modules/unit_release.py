@@ -221,10 +221,9 @@ unit_log:
   elements: str
 '''
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.unitchannels.deploy.plugins.module_utils.asgi_probe import probe
+from ansible_collections.unitchannels.deploy.plugins.module_utils.tls_bundle import is_own_bundle
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
     DEFAULT_LOG_FILE,
     UNIT_MUTUALLY_EXCLUSIVE,
@@ -288,9 +287,6 @@ def declared(params):
     return {'listeners': listeners, 'routes': route_sets, 'applications': {name: params['application']}}
 
 
-OWN_BUNDLE = re.compile(r'^%s-[0-9a-f]{12}$')
-
-
 def stale(before, own):
     """What this module made that the call no longer declares, as (removals, repointed listeners).
 
@@ -302,7 +298,6 @@ def stale(before, own):
     address stays too: remove it by other means.
     """
     name = list(own['applications'])[0]
-    own_bundle = re.compile(OWN_BUNDLE.pattern % re.escape(name))
     removals, repoint = [], {}
     http_set_gone = name + '-http' not in own['routes']
     tls_off = not any(isinstance(v, dict) and v.get('tls') for v in own['listeners'].values())
@@ -316,7 +311,7 @@ def stale(before, own):
         elif target == 'routes/' + name and tls_off and isinstance(tls, dict):
             certs = tls.get('certificate')
             certs = [certs] if isinstance(certs, str) else certs
-            if certs and all(isinstance(c, str) and own_bundle.match(c) for c in certs):
+            if certs and all(is_own_bundle(name, c) for c in certs):
                 removals.append(('listeners', key))
     routes = before.get('routes')
     if isinstance(routes, dict) and name + '-http' in routes and http_set_gone:

@@ -28,7 +28,7 @@ import sys
 from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tls_bundle import bundle_name, bundle_problems, canonical_bundle  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from tls_bundle import bundle_name, bundle_problems, canonical_bundle, is_own_bundle  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -87,11 +87,8 @@ def install(unit, name, listener, pem):
     for conf in (unit.request('GET', '/config/listeners') or {}).values():
         cert = (conf.get('tls') or {}).get('certificate') if isinstance(conf, dict) else None
         used.update([cert] if isinstance(cert, str) else (cert or []))
-    prefix = name + '-'
     for other in sorted(unit.request('GET', '/certificates') or {}):
-        rest = other[len(prefix):]
-        if other.startswith(prefix) and len(rest) == 12 and all(c in '0123456789abcdef' for c in rest) \
-                and other not in used and other != bundle:
+        if is_own_bundle(name, other) and other not in used and other != bundle:
             unit.request('DELETE', '/certificates/' + other)
             done.append('deleted %s' % other)
     return bundle, done
