@@ -27,7 +27,7 @@ fi
 mkdir -p .ansible/collections/ansible_collections/unitchannels
 if ! "$venv/bin/ansible-galaxy" collection install -r requirements.yml -p .ansible/collections --timeout 20 >.ansible/galaxy.log 2>&1; then
   echo "==> Ansible Galaxy cannot be reached ($(grep -m1 -iE 'error|unable' .ansible/galaxy.log || echo 'see .ansible/galaxy.log')); using the collections bundled with the ansible package"
-  for c in ansible.posix community.general community.docker; do
+  for c in ansible.posix community.general community.postgresql community.docker; do
     "$venv/bin/ansible-galaxy" collection list "$c" >/dev/null 2>&1 \
       || { echo "ensure-venv: collection $c is neither installable from Galaxy nor bundled with ansible" >&2; exit 1; }
   done

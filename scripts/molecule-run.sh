@@ -36,9 +36,9 @@ molecule test -s "$scenario" "${args[@]}" 2>&1 | tee "$log" || rc=$?
 # The scenarios' secrets start with "molecule-" and must never reach the play output (no_log).
 logs=("$log")
 [ -f "$plays_log" ] && logs+=("$plays_log")
-if [ $rc = 0 ] && grep -nE 'molecule-(test-secret|redis-pw|admin-pw)-' "${logs[@]}" >/dev/null; then
+if [ $rc = 0 ] && grep -nE 'molecule-(test-secret|redis-pw|admin-pw|db-pw)-' "${logs[@]}" >/dev/null; then
   echo "molecule-run: a secret of the scenario appears in the play output (${logs[*]}):" >&2
-  grep -nE 'molecule-(test-secret|redis-pw|admin-pw)-' "${logs[@]}" | cut -c1-200 >&2
+  grep -nE 'molecule-(test-secret|redis-pw|admin-pw|db-pw)-' "${logs[@]}" | cut -c1-200 >&2
   rc=1
 fi
 echo "==> molecule scenario $scenario: $([ $rc = 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - start ))s"

@@ -633,6 +633,34 @@ def check_admin_login(args, result):
         return "POST /admin/login/ answered 403: CSRF check failed (Host, Origin or CSRF_TRUSTED_ORIGINS?)"
     if status != 200 or path.split("?")[0] != "/admin/" or not logged_in:
         return f"not logged in: ended with {status} on {path} (wrong user or password?)"
+    if args.url2:
+        return check_session_elsewhere(args, client, result)
+    return None
+
+
+def check_session_elsewhere(args, client, result):
+    """The session cookie of the login, sent to --url2: the admin opens there without a login."""
+    session = next((c.value for c in client.jar if c.name == "sessionid"), None)
+    if not session:
+        return "the login set no sessionid cookie"
+    request = urllib.request.Request(args.url2.rstrip("/") + "/admin/")
+    request.add_header("Host", args.host)
+    request.add_header("Cookie", f"sessionid={session}")
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), _NoRedirect(), urllib.request.HTTPSHandler(context=TLS["context"])
+    )
+    try:
+        with opener.open(request, timeout=HTTP_TIMEOUT) as response:
+            status, headers, body = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as response:
+        status, headers, body = response.code, response.headers, response.read()
+    page = body.decode("utf-8", "replace")
+    accepted = status == 200 and ("Site administration" in page or 'id="logout-form"' in page)
+    result.update(url2=args.url2, url2_status=status, url2_location=headers.get("Location"),
+                  session_accepted_on_url2=accepted)
+    if not accepted:
+        return (f"the session from {args.url} was not accepted by {args.url2}: GET /admin/ answered {status}"
+                f" {headers.get('Location') or ''} (one database and one SECRET_KEY for both?)")
     return None
 
 
@@ -770,6 +798,7 @@ def build_parser():
     sub = command("admin-login", check_admin_login, "log in to the Django admin")
     sub.add_argument("--user", required=True)
     sub.add_argument("--password", required=True)
+    sub.add_argument("--url2", type=http_url, help="then open /admin/ there with the login's session cookie")
     command("certificate", check_certificate, "the certificate an https URL serves, verified")
     sub = command("static", check_static, "a static file is served")
     sub.add_argument("--path", default="/static/chat/site.css")
