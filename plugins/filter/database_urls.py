@@ -24,8 +24,10 @@ def database_label(url):
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise AnsibleFilterError('database_label: not a database URL (%s)' % exc)
+    except ValueError:
+        # Not the parser's words: they may quote a piece of the password.
+        raise AnsibleFilterError('database_label: the database URL does not parse (percent-encode the'
+                                 ' characters of its password other than letters, digits, "-", "_", "." and "~")')
     scheme = parts.scheme.lower()
     if not scheme:
         raise AnsibleFilterError('database_label: not a database URL (no scheme such as postgres://)')

@@ -15,6 +15,8 @@ from ansible.module_utils.common.text.converters import to_text
 
 # "ValueError: ...", "django.db.utils.OperationalError: ...": a name at the start of a line.
 EXCEPTION_LINE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.]*(: |:$)')
+# PostgreSQL's message parts, which continue the exception above them.
+NOT_EXCEPTIONS = re.compile(r'^(DETAIL|HINT|CONTEXT|WARNING|NOTICE|LINE [0-9]+):')
 
 
 def python_error(stderr):
@@ -28,7 +30,7 @@ def python_error(stderr):
     elif not isinstance(stderr, (str, bytes)):
         raise AnsibleFilterError('python_error: expects text or a list of lines')
     lines = [line.strip() for line in to_text(stderr).splitlines()]
-    starts = [i for i, line in enumerate(lines) if EXCEPTION_LINE.match(line) and not line.startswith('Traceback')]
+    starts = [i for i, line in enumerate(lines) if EXCEPTION_LINE.match(line) and not NOT_EXCEPTIONS.match(line)]
     if starts:
         return ' '.join(line for line in lines[starts[-1]:] if line)
     rest = [line for line in lines if line]

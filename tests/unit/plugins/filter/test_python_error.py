@@ -33,6 +33,14 @@ def test_python_error_keeps_every_line_of_the_last_exception():
         ' authentication failed for user "chat"')
 
 
+def test_python_error_keeps_postgresql_detail_lines_with_their_exception():
+    stderr = ('Traceback (most recent call last):\n  File "m.py", line 1\n'
+              'django.db.utils.IntegrityError: duplicate key value violates unique constraint "x_pkey"\n'
+              'DETAIL:  Key (id)=(1) already exists.\n')
+    assert python_error(stderr) == ('django.db.utils.IntegrityError: duplicate key value violates unique'
+                                    ' constraint "x_pkey" DETAIL:  Key (id)=(1) already exists.')
+
+
 def test_python_error_takes_a_list_of_lines():
     lines = ['Traceback (most recent call last):', '  File "x.py", line 1', 'RuntimeError: this migration fails on purpose']
     assert python_error(lines) == 'RuntimeError: this migration fails on purpose'
