@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Platforms of the molecule runs (narrow with MOLECULE_DISTROS=debian12).
 export MOLECULE_DISTROS ?= debian12 debian13
 # Every scenario, in the order `make test` runs them.
-SCENARIOS ?= unit default user multihost reliability tls
+SCENARIOS ?= unit default upgrade user multihost reliability tls
 PLAYBOOKS := $(wildcard site.yml playbooks/*.yml)
 
 .PHONY: help test test-scenario lint pytest sanity molecule bench prepare venv docker images unit-repo demo demo-down clean
@@ -30,8 +30,9 @@ docker: ## Start a Docker engine unless one answers
 images: docker ## Build the systemd base images that are missing or outdated
 	@scripts/ensure-images.sh
 
-unit-repo: ## Build the local apt repository of NGINX Unit packages (stand-in unless UNIT_PACKAGES_DIR)
-	@tests/standin/build-repo.sh $(CURDIR)/.cache/unit-repo
+unit-repo: ## Build the local apt repositories of NGINX Unit 1.34.2 and 1.35.0 (stand-ins unless UNIT_PACKAGES_DIR / UNIT_NEXT_PACKAGES_DIR)
+	@tests/standin/build-repo.sh $(CURDIR)/.cache/unit-repo 1.34.2
+	@UNIT_PACKAGES_DIR="$${UNIT_NEXT_PACKAGES_DIR:-}" tests/standin/build-repo.sh $(CURDIR)/.cache/unit-repo-next 1.35.0
 
 bench: venv images unit-repo ## Measure run times and serving speed (table + bench/results.json; ~30 min)
 	@python bench/bench.py

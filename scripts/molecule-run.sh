@@ -7,7 +7,11 @@ scenario=${1:?usage: molecule-run.sh SCENARIO}
 [ -d "molecule/$scenario" ] || { echo "molecule-run: no scenario molecule/$scenario" >&2; exit 2; }
 
 export UNIT_REPO_DIR=${UNIT_REPO_DIR:-$PWD/.cache/unit-repo}
-[ -f "$UNIT_REPO_DIR/Packages" ] || { echo "molecule-run: no apt repository at $UNIT_REPO_DIR (run: make unit-repo)" >&2; exit 1; }
+# The newer Unit (1.35.0) the default scenario's Debian 13 host and the upgrade scenario install.
+export UNIT_NEXT_REPO_DIR=${UNIT_NEXT_REPO_DIR:-$PWD/.cache/unit-repo-next}
+for repo in "$UNIT_REPO_DIR" "$UNIT_NEXT_REPO_DIR"; do
+  [ -f "$repo/Packages" ] || { echo "molecule-run: no apt repository at $repo (run: make unit-repo)" >&2; exit 1; }
+done
 # Sites behind a TLS-inspecting proxy need their CA inside the containers for pip; default to
 # the controller's own bundle so the containers trust what this machine trusts.
 export MOLECULE_EXTRA_CA_FILE=${MOLECULE_EXTRA_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}

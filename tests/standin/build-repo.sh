@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # Build a flat apt repository of NGINX Unit packages for the molecule tests:
 #
-#   tests/standin/build-repo.sh OUTDIR
+#   tests/standin/build-repo.sh OUTDIR [UNIT_VERSION]
 #   -> OUTDIR/*.deb, Packages, Packages.gz, Release
 #      usable as: deb [trusted=yes] file:/srv/unit-repo ./
 #
 # With UNIT_PACKAGES_DIR=DIR (a directory of .deb files, e.g. the real
 # packages from packages.nginx.org) those are indexed instead.  Otherwise the
 # offline TEST STAND-IN is built from tests/standin (unit, unit-python3.11,
-# unit-python3.13; Architecture: all) with dpkg-deb; it is rebuilt only when
-# its sources change (content hash in OUTDIR/.standin-hash).
+# unit-python3.13; Architecture: all) with dpkg-deb, as the Unit version
+# UNIT_VERSION (1.34.2, the default, or 1.35.0: the version it reports and
+# the request-body behaviour of that release); it is rebuilt only when its
+# sources or the version change (content hash in OUTDIR/.standin-hash).
 set -euo pipefail
 
-out=${1:?usage: build-repo.sh OUTDIR}
+out=${1:?usage: build-repo.sh OUTDIR [UNIT_VERSION]}
+upstream=${2:-1.34.2}
 here=$(cd "$(dirname "$0")" && pwd)
-version=1.34.2-1~standin
+case "$upstream" in
+  1.34.2) vernum=13402 ;;
+  1.35.0) vernum=13500 ;;
+  *) echo "build-repo: the stand-in can be built as Unit 1.34.2 or 1.35.0, not '$upstream'" >&2; exit 2 ;;
+esac
+version=$upstream-1~standin
 pythons="3.11 3.13"
 py=$(command -v python3 || echo /usr/bin/python3)
 
@@ -36,12 +44,12 @@ if [ -n "${UNIT_PACKAGES_DIR:-}" ]; then
   exit 0
 fi
 
-echo "==> NGINX Unit packages: offline TEST STAND-IN (set UNIT_PACKAGES_DIR=... for real packages)"
+echo "==> NGINX Unit packages: offline TEST STAND-IN of Unit $upstream (set UNIT_PACKAGES_DIR=... for real packages)"
 
 # Content hash of everything that ends up in the packages.
 hash=$(cd "$here" && find build-repo.sh src debian tools README.md -type f \
          ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z \
-       | xargs -0 sha256sum | sha256sum | cut -c1-16)
+       | xargs -0 sha256sum | { cat; echo "$version"; } | sha256sum | cut -c1-16)
 if [ "$(cat "$out/.standin-hash" 2>/dev/null)" = "$hash" ] \
    && [ -f "$out/Packages" ] && [ -f "$out/unit_${version}_all.deb" ]; then
   exit 0
@@ -60,7 +68,7 @@ finish_pkg() {  # dir control-template name [short]
   local size
   find "$root" -type d -exec chmod 0755 {} +
   size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
-  sed -e "s/@VERSION@/$version/g" -e "s/@SIZE@/$size/g" -e "s/@SHORT@/$short/g" \
+  sed -e "s/@VERSION@/$version/g" -e "s/@UPSTREAM@/$upstream/g" -e "s/@SIZE@/$size/g" -e "s/@SHORT@/$short/g" \
       "$here/debian/$template" > "$root/DEBIAN/control"
   (cd "$root" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' \
      | LC_ALL=C sort | xargs -r md5sum > DEBIAN/md5sums)
@@ -78,13 +86,19 @@ install -d "$u/DEBIAN" "$u/usr/sbin" "$u/usr/lib/unit/standin/unitstandin" \
 install -m 0755 "$here/src/unitd" "$u/usr/sbin/unitd"
 ln -s unitd "$u/usr/sbin/unitd-debug"
 install -m 0644 "$here"/src/unitstandin/*.py "$u/usr/lib/unit/standin/unitstandin/"
+# The Unit version this build plays (the sources default to 1.34.2).
+sed -i -e "s/^VERSION = \"1\.34\.2\"\$/VERSION = \"$upstream\"/" -e "s/^VERNUM = 13402\$/VERNUM = $vernum/" \
+  "$u/usr/lib/unit/standin/unitstandin/__init__.py"
+grep -qx "VERNUM = $vernum" "$u/usr/lib/unit/standin/unitstandin/__init__.py" \
+  || die "could not set the version in unitstandin/__init__.py"
 install -m 0644 "$here/debian/unit.service" "$here/debian/unit-debug.service" \
                 "$u/lib/systemd/system/"
 install -m 0644 "$here/debian/unit.logrotate" "$u/etc/logrotate.d/unit"
 install -m 0644 "$here/README.md" "$u/usr/share/doc/unit/README.standin.md"
 install -m 0644 "$here/debian/copyright" "$u/usr/share/doc/unit/copyright"
 for s in preinst postinst prerm postrm; do
-  install -m 0755 "$here/debian/unit.$s" "$u/DEBIAN/$s"
+  sed "s/@UPSTREAM@/$upstream/g" "$here/debian/unit.$s" > "$u/DEBIAN/$s"
+  chmod 0755 "$u/DEBIAN/$s"
 done
 echo /etc/logrotate.d/unit > "$u/DEBIAN/conffiles"
 chmod 0644 "$u/DEBIAN/conffiles"

@@ -118,10 +118,12 @@ def read_until_closed(sock):
 
 
 class Unit:
-    """A unitd started from the source tree with temporary paths."""
+    """A unitd started from the source tree (or the given unitd, e.g. one
+    unpacked from a built package) with temporary paths."""
 
-    def __init__(self, root, short, extra_args=()):
+    def __init__(self, root, short, extra_args=(), unitd=UNITD):
         self.root = Path(root)
+        self.unitd = Path(unitd)
         self.short = short
         self.ctl = self.root / "control.unit.sock"
         self.pidfile = self.root / "unit.pid"
@@ -138,7 +140,7 @@ class Unit:
         self.seen = set()
 
     def args(self, daemon=False):
-        a = [TARGET_PYTHON, str(UNITD)]
+        a = [TARGET_PYTHON, str(self.unitd)]
         if not daemon:
             a.append("--no-daemon")
         return a + ["--control", "unix:%s" % self.ctl, "--pid", str(self.pidfile),

@@ -15,7 +15,7 @@ from standin_helpers import HERE
 
 BUILD = HERE / "build-repo.sh"
 VERSION = "1.34.2-1~standin"
-STANDIN_LINE = ("==> NGINX Unit packages: offline TEST STAND-IN "
+STANDIN_LINE = ("==> NGINX Unit packages: offline TEST STAND-IN of Unit 1.34.2 "
                 "(set UNIT_PACKAGES_DIR=... for real packages)\n")
 
 pytestmark = pytest.mark.skipif(not shutil.which("dpkg-deb"), reason="needs dpkg-deb")

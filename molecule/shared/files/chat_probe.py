@@ -394,6 +394,17 @@ def http_get(url, host, path):
         conn.close()
 
 
+def outages(failed_at, interval):
+    """[[start, seconds], ...]: runs of failed requests, split where requests succeeded between them."""
+    runs = []
+    for t in sorted(failed_at):
+        if runs and t - (runs[-1][0] + runs[-1][1]) <= 1.5 * interval:
+            runs[-1][1] = t + interval - runs[-1][0]
+        else:
+            runs.append([t, interval])
+    return [[round(start, 2), round(seconds, 2)] for start, seconds in runs]
+
+
 async def check_load(args, result):
     run = os.urandom(4).hex()
     rooms = [f"load_{run}_{r}" for r in range(args.rooms)]
@@ -401,14 +412,20 @@ async def check_load(args, result):
     result.update(clients=args.clients, rooms=args.rooms, seconds=args.seconds, http_rate=args.http_rate)
     socks = await open_sockets(args, [(args.url, rooms[r]) for r in members])
     sent = [0] * args.rooms
-    web = {"ok": 0, "failed": 0, "statuses": {}, "errors": {}, "latencies": [], "watched": []}
+    web = {"ok": 0, "failed": 0, "statuses": {}, "errors": {}, "latencies": [], "watched": [], "failed_at": []}
     start = time.monotonic()
     state = {"sending": True, "deadline": start + args.seconds + args.drain + 5}
+
+    def stopped():
+        # --stop-file: the caller ends the load early (when what it waited for is done).
+        return args.stop_file is not None and os.path.exists(args.stop_file)
 
     async def sender(i, sock):
         # One message a second, clients spread over the second to avoid lockstep.
         for k in range(args.seconds):
             await asyncio.sleep(max(0, start + i / args.clients + k - time.monotonic()))
+            if stopped():
+                return
             try:
                 await sock.send(f"{run} {members[i]} {i} {k}")
             except OSError:
@@ -432,12 +449,15 @@ async def check_load(args, result):
         web["ok" if error is None else "failed"] += 1
         if error:
             web["errors"][error] = web["errors"].get(error, 0) + 1
+            web["failed_at"].append(begin - start)
 
     async def http_loop():
         # Fixed schedule; each request runs in a thread so a slow answer does not delay the next.
         requests = []
         for j in range(int(args.seconds * args.http_rate)):
             await asyncio.sleep(max(0, start + j / args.http_rate - time.monotonic()))
+            if stopped():
+                break
             requests.append(asyncio.create_task(asyncio.to_thread(one_request)))
         await asyncio.gather(*requests)
 
@@ -478,6 +498,11 @@ async def check_load(args, result):
         lost=expected - received,
         duplicates=sum(d for _, d in counts),
         ws_disconnects=ws_disconnects,
+        # How long HTTP was down: from the first failed request to one interval after the last.
+        http_outage_seconds=round(max(web["failed_at"]) - min(web["failed_at"]) + 1 / args.http_rate, 2)
+        if web["failed_at"] else 0,
+        http_first_failure_seconds=round(min(web["failed_at"]), 2) if web["failed_at"] else None,
+        http_outages=outages(web["failed_at"], 1 / args.http_rate),
     )
     if args.watch_text:
         result.update(watch_text=args.watch_text, watch_text_responses=len(web["watched"]),
@@ -790,6 +815,7 @@ def build_parser():
     sub.add_argument("--http-rate", type=positive, default=20, help="HTTP GETs per second")
     sub.add_argument("--drain", type=positive, default=10, help="seconds to wait for late deliveries")
     sub.add_argument("--watch-text", help="count the HTTP answers containing this text (a release marker)")
+    sub.add_argument("--stop-file", help="end the load early once this file exists (--seconds is then the longest)")
     sub = command("http-rate", check_http_rate, "requests per second for a page")
     sub.add_argument("--path", default="/chat/")
     sub.add_argument("--concurrency", type=positive, default=8)

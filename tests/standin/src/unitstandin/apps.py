@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 
+from . import VERNUM
 from .log import log
 
 START_TIMEOUT = 60.0
@@ -268,6 +269,8 @@ class App:
             "limits": c.get("limits") or {},
             "short_version": self.module.short,
             "home": home,
+            # The Python module behaves as the Unit release it belongs to.
+            "unit_vernum": VERNUM,
         }
         if home is not None and not os.access(self.interpreter()[0], os.X_OK):
             cfg["bad_home"] = True

@@ -19,7 +19,7 @@ Two roles, like Unit's processes:
 Behaviour copied from Unit 1.34.2's Python module (src/python/*.c): ASGI 3 and
 legacy ASGI 2 detection, lifespan with "ASGI Lifespan processing exception" at
 info level, the extra http.request message after the request body (the 1.34.2
-bug that breaks Django 5), scope fields (client port 0, server port 80),
+bug that breaks Django 5; not when built as 1.35.0, which fixed it), scope fields (client port 0, server port 80),
 "Python failed to call 'future.result()'" + 503, WSGI for apps that are not
 ASGI.
 """
@@ -870,10 +870,11 @@ class HttpRequest:
             if self.body_pos < total:
                 msg["more_body"] = True
             return msg
-        if self.had_body and not self.extra_sent:
+        if self.had_body and not self.extra_sent and self.server.cfg.get("unit_vernum", 13402) < 13500:
             # NGINX Unit 1.34.2 hands out one more empty http.request after
-            # the body (unit#1561); Django >= 5 asserts on it, Django 4.2,
-            # Daphne and Uvicorn-based apps do not notice.
+            # the body (unit#1561, fixed in 1.35.0 by unit#1563); Django >= 5
+            # asserts on it, Django 4.2, Daphne and Uvicorn-based apps do not
+            # notice.
             self.extra_sent = True
             return {"type": "http.request", "body": b"", "more_body": False}
         fut = asyncio.get_running_loop().create_future()
