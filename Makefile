@@ -31,8 +31,10 @@ images: docker ## Build the systemd base images that are missing or outdated
 	@scripts/ensure-images.sh
 
 unit-repo: ## Build the local apt repositories of NGINX Unit 1.34.2 and 1.35.0 (stand-ins unless UNIT_PACKAGES_DIR / UNIT_NEXT_PACKAGES_DIR)
-	@tests/standin/build-repo.sh $(CURDIR)/.cache/unit-repo 1.34.2
-	@UNIT_PACKAGES_DIR="$${UNIT_NEXT_PACKAGES_DIR:-}" tests/standin/build-repo.sh $(CURDIR)/.cache/unit-repo-next 1.35.0
+	@tests/standin/build-repo.sh "$(CURDIR)/.cache/unit-repo" 1.34.2
+	@if [ -n "$${UNIT_PACKAGES_DIR:-}" ] && [ -z "$${UNIT_NEXT_PACKAGES_DIR:-}" ]; then \
+	  echo "==> note: UNIT_NEXT_PACKAGES_DIR is not set: Unit 1.35.0 (default scenario's Debian 13, upgrade scenario) is the stand-in"; fi
+	@UNIT_PACKAGES_DIR="$${UNIT_NEXT_PACKAGES_DIR:-}" tests/standin/build-repo.sh "$(CURDIR)/.cache/unit-repo-next" 1.35.0
 
 bench: venv images unit-repo ## Measure run times and serving speed (table + bench/results.json; ~30 min)
 	@python bench/bench.py

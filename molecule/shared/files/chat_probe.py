@@ -394,15 +394,16 @@ def http_get(url, host, path):
         conn.close()
 
 
-def outages(failed_at, interval):
-    """[[start, seconds], ...]: runs of failed requests, split where requests succeeded between them."""
+def outages(failed_slots, rate):
+    """[[start, seconds], ...] of each run of failed requests in schedule order (request j starts at
+    j / rate); a request that succeeded between two failed ones splits them."""
     runs = []
-    for t in sorted(failed_at):
-        if runs and t - (runs[-1][0] + runs[-1][1]) <= 1.5 * interval:
-            runs[-1][1] = t + interval - runs[-1][0]
+    for j in sorted(failed_slots):
+        if runs and j == runs[-1][1]:
+            runs[-1][1] = j + 1
         else:
-            runs.append([t, interval])
-    return [[round(start, 2), round(seconds, 2)] for start, seconds in runs]
+            runs.append([j, j + 1])
+    return [[round(first / rate, 2), round((end - first) / rate, 2)] for first, end in runs]
 
 
 async def check_load(args, result):
@@ -411,8 +412,13 @@ async def check_load(args, result):
     members = [i % args.rooms for i in range(args.clients)]  # room index of each client
     result.update(clients=args.clients, rooms=args.rooms, seconds=args.seconds, http_rate=args.http_rate)
     socks = await open_sockets(args, [(args.url, rooms[r]) for r in members])
+    if args.ready_file:  # every client is connected: the caller may start what the load is for
+        with open(args.ready_file, "w", encoding="utf-8"):
+            pass
     sent = [0] * args.rooms
-    web = {"ok": 0, "failed": 0, "statuses": {}, "errors": {}, "latencies": [], "watched": [], "failed_at": []}
+    # failed: the schedule slots (j) of the failed requests; last_ok: when the last good one began.
+    web = {"ok": 0, "failed": 0, "statuses": {}, "errors": {}, "latencies": [], "watched": [], "failed_slots": [],
+           "last_ok": None}
     start = time.monotonic()
     state = {"sending": True, "deadline": start + args.seconds + args.drain + 5}
 
@@ -432,7 +438,7 @@ async def check_load(args, result):
                 return
             sent[members[i]] += 1
 
-    def one_request():
+    def one_request(slot):
         begin = time.monotonic()
         try:
             status, _, body = http_get(args.url, args.host, args.http_path)
@@ -449,7 +455,9 @@ async def check_load(args, result):
         web["ok" if error is None else "failed"] += 1
         if error:
             web["errors"][error] = web["errors"].get(error, 0) + 1
-            web["failed_at"].append(begin - start)
+            web["failed_slots"].append(slot)
+        else:
+            web["last_ok"] = max(web["last_ok"] or 0, begin - start)
 
     async def http_loop():
         # Fixed schedule; each request runs in a thread so a slow answer does not delay the next.
@@ -458,7 +466,7 @@ async def check_load(args, result):
             await asyncio.sleep(max(0, start + j / args.http_rate - time.monotonic()))
             if stopped():
                 break
-            requests.append(asyncio.create_task(asyncio.to_thread(one_request)))
+            requests.append(asyncio.create_task(asyncio.to_thread(one_request, j)))
         await asyncio.gather(*requests)
 
     async def send_all():
@@ -498,11 +506,10 @@ async def check_load(args, result):
         lost=expected - received,
         duplicates=sum(d for _, d in counts),
         ws_disconnects=ws_disconnects,
-        # How long HTTP was down: from the first failed request to one interval after the last.
-        http_outage_seconds=round(max(web["failed_at"]) - min(web["failed_at"]) + 1 / args.http_rate, 2)
-        if web["failed_at"] else 0,
-        http_first_failure_seconds=round(min(web["failed_at"]), 2) if web["failed_at"] else None,
-        http_outages=outages(web["failed_at"], 1 / args.http_rate),
+        # When HTTP failed: [[start, seconds], ...] of each run of failed requests, and when the
+        # last good request began (after the last run: HTTP came back).
+        http_outages=outages(web["failed_slots"], args.http_rate),
+        http_last_ok_seconds=None if web["last_ok"] is None else round(web["last_ok"], 2),
     )
     if args.watch_text:
         result.update(watch_text=args.watch_text, watch_text_responses=len(web["watched"]),
@@ -816,6 +823,7 @@ def build_parser():
     sub.add_argument("--drain", type=positive, default=10, help="seconds to wait for late deliveries")
     sub.add_argument("--watch-text", help="count the HTTP answers containing this text (a release marker)")
     sub.add_argument("--stop-file", help="end the load early once this file exists (--seconds is then the longest)")
+    sub.add_argument("--ready-file", help="create this file once every WebSocket client is connected")
     sub = command("http-rate", check_http_rate, "requests per second for a page")
     sub.add_argument("--path", default="/chat/")
     sub.add_argument("--concurrency", type=positive, default=8)
