@@ -89,9 +89,10 @@ install -m 0644 "$here"/src/unitstandin/*.py "$u/usr/lib/unit/standin/unitstandi
 # The Unit version this build plays (the sources default to 1.34.2).
 sed -i -e "s/^VERSION = \"1\.34\.2\"\$/VERSION = \"$upstream\"/" -e "s/^VERNUM = 13402\$/VERNUM = $vernum/" \
   "$u/usr/lib/unit/standin/unitstandin/__init__.py"
-grep -qx "VERNUM = $vernum" "$u/usr/lib/unit/standin/unitstandin/__init__.py" \
-  && grep -qx "VERSION = \"$upstream\"" "$u/usr/lib/unit/standin/unitstandin/__init__.py" \
-  || die "could not set the version in unitstandin/__init__.py"
+if ! grep -qx "VERNUM = $vernum" "$u/usr/lib/unit/standin/unitstandin/__init__.py" \
+   || ! grep -qx "VERSION = \"$upstream\"" "$u/usr/lib/unit/standin/unitstandin/__init__.py"; then
+  die "could not set the version in unitstandin/__init__.py"
+fi
 install -m 0644 "$here/debian/unit.service" "$here/debian/unit-debug.service" \
                 "$u/lib/systemd/system/"
 install -m 0644 "$here/debian/unit.logrotate" "$u/etc/logrotate.d/unit"
