@@ -44,13 +44,14 @@ def release_id(files, root):
 def venv_id(requirements, python, *extra):
     """'pyX.Y-' and 12 hex digits naming a virtualenv: what it is built from, hashed.
 
-    ``requirements``: the texts of the requirements (and constraints) files; ``python``: X.Y;
+    ``requirements``: the texts of the requirements (and constraints) files, None (or '') for a
+    file a release lacks; ``python``: X.Y;
     ``extra``: anything else that makes a different virtualenv (index URL, ownership mode).
     """
     if isinstance(requirements, (str, bytes)) or not hasattr(requirements, '__iter__'):
         raise AnsibleFilterError('venv_id: requirements must be a list of file contents')
     python = to_text(python)
-    key = '|'.join(to_text(r) for r in requirements) + python + ''.join(to_text(e) for e in extra)
+    key = '|'.join('' if r is None else to_text(r) for r in requirements) + python + ''.join(to_text(e) for e in extra)
     return 'py%s-%s' % (python, _sha1(key)[:ID_LENGTH])
 
 

@@ -72,6 +72,13 @@ options:
         description: Mode, as an octal string such as V('0644').
         type: raw
         required: true
+      backup:
+        description:
+          - Before replacing the file's content, keep a copy next to it, named as
+            M(ansible.builtin.copy) names its backups (C(NAME.PID.DATE@TIME~)), with the file's
+            owner, group and mode; its path is in RV(backup_files).
+        type: bool
+        default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -83,8 +90,7 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - Not for secrets; their content would be in the diff. Write them with M(ansible.builtin.copy)
-    and C(no_log).
+  - For a secret, set C(no_log) on the task: the diff holds the content.
 '''
 
 EXAMPLES = r'''
@@ -109,6 +115,11 @@ changed_paths:
   type: list
   elements: str
   sample: [/srv/chat/bin/manage]
+backup_files:
+  description: For each file with O(files[].backup) whose content was replaced, the path of its copy.
+  returned: always
+  type: dict
+  sample: {/srv/chat/shared/secrets.json: /srv/chat/shared/secrets.json.2291.2026-12-02@07:30:11~}
 '''
 
 import grp
@@ -127,6 +138,7 @@ class AppFiles(object):
         self.module = module
         self.changed_paths = []
         self.diffs = []
+        self.backup_files = {}
 
     def ids(self, entry):
         try:
@@ -208,6 +220,11 @@ class AppFiles(object):
         directory = os.path.dirname(path)
         if not os.path.isdir(directory):
             self.module.fail_json(msg='%s: the directory %s does not exist' % (path, directory))
+        if entry['backup'] and current is not None and current != content:
+            try:
+                self.backup_files[path] = self.module.backup_local(path)
+            except Exception as e:  # backup_local raises a bare Exception
+                self.module.fail_json(msg='cannot keep a copy of %s: %s' % (path, e), changed_paths=self.changed_paths)
         fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
         try:
             with os.fdopen(fd, 'wb') as handle:
@@ -241,7 +258,7 @@ class AppFiles(object):
 def main():
     entry = dict(path=dict(type='path', required=True), owner=dict(type='str', default='root'),
                  group=dict(type='str', default='root'), mode=dict(type='raw', required=True))
-    file_entry = dict(entry, content=dict(type='str', required=True))
+    file_entry = dict(entry, content=dict(type='str', required=True), backup=dict(type='bool', default=False))
     module = AnsibleModule(
         argument_spec=dict(
             directories=dict(type='list', elements='dict', default=[], options=entry),
@@ -257,7 +274,7 @@ def main():
         work.directory(directory)
     for item in module.params['files']:
         work.file(item)
-    result = dict(changed=bool(work.changed_paths), changed_paths=work.changed_paths)
+    result = dict(changed=bool(work.changed_paths), changed_paths=work.changed_paths, backup_files=work.backup_files)
     if module._diff:
         result['diff'] = work.diffs
     module.exit_json(**result)

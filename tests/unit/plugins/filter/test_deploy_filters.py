@@ -52,6 +52,11 @@ def test_venv_id_names_python_and_the_hash_of_what_it_is_built_from():
         venv_id('channels', '3.11')
 
 
+def test_venv_id_takes_a_missing_file_as_empty():
+    # app_release_info gives None for a constraints file a release lacks; slurp gave ''.
+    assert venv_id(['a', None], '3.11') == venv_id(['a', ''], '3.11') == 'py3.11-' + hashlib.sha1(b'a|3.11').hexdigest()[:12]
+
+
 def test_unit_packages():
     assert unit_packages(['3.11']) == ['unit', 'unit-python3.11']
     assert unit_packages(['3.9', '3.11'], 'rpm') == ['unit', 'unit-python39', 'unit-python311']

@@ -124,3 +124,23 @@ def test_a_link_to_a_directory_is_that_directory(run, tmp_path):
     result = run(directories=[{'path': 'chat', 'mode': '0755'}])
     assert not result['failed'] and result['changed'] is False
     assert (tmp_path / 'chat').is_symlink()
+
+
+def test_backup_keeps_the_replaced_content_next_to_the_file(run, tmp_path):
+    (tmp_path / 'secrets.json').write_text('{"old": 1}\n')
+    os.chmod(tmp_path / 'secrets.json', 0o400)
+    result = run(files=[{'path': 'secrets.json', 'content': '{"new": 2}\n', 'mode': '0400', 'backup': True}])
+    copy = result['backup_files'][str(tmp_path / 'secrets.json')]
+    # Named as ansible.builtin.copy names backups: NAME.PID.DATE@TIME~, with the file's mode.
+    assert os.path.basename(copy).startswith('secrets.json.') and copy.endswith('~')
+    assert open(copy).read() == '{"old": 1}\n' and mode_of(copy) == 0o400
+    assert (tmp_path / 'secrets.json').read_text() == '{"new": 2}\n'
+
+
+def test_backup_only_when_the_content_is_replaced(run, tmp_path):
+    entry = {'path': 'secrets.json', 'content': 'same\n', 'mode': '0400', 'backup': True}
+    first = run(files=[dict(entry)])  # a new file: nothing to keep
+    again = run(files=[dict(entry)])
+    checked = run(check_mode=True, files=[dict(entry, content='other\n')])
+    assert first['backup_files'] == {} and again['backup_files'] == {} and checked['backup_files'] == {}
+    assert sorted(os.listdir(str(tmp_path))) == ['secrets.json']
