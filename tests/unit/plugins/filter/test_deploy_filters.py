@@ -14,6 +14,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.unitchannels.deploy.plugins.filter.gpg_fingerprints import gpg_fingerprints
+from ansible_collections.unitchannels.deploy.plugins.filter.packages_missing import packages_missing
 from ansible_collections.unitchannels.deploy.plugins.filter.release_ids import release_id, venv_id
 from ansible_collections.unitchannels.deploy.plugins.filter.unit_packages import unit_packages
 from ansible_collections.unitchannels.deploy.plugins.test.unit_listener import unit_listener
@@ -139,3 +140,28 @@ def test_acme_challenge_routes_keep_what_the_plain_listener_did():
     assert acme_challenge_routes({'routes': []}, 'chat', '/acme/chat') == [CHALLENGE, {'action': {'return': 404}}]
     with pytest.raises(AnsibleFilterError):
         acme_challenge_routes(None, 'chat', '/acme/chat')
+
+
+INSTALLED = {'unit': [{'name': 'unit', 'version': '1.34.2-1~bookworm'}],
+             'unit-python3.11': [{'name': 'unit-python3.11', 'version': '1.34.2-1~bookworm'}],
+             'redis-server': [{'name': 'redis-server', 'version': '5:7.0.15-1~deb12u1'}]}
+
+
+def test_packages_missing_names_what_is_not_installed():
+    assert packages_missing(['unit', 'redis-server', 'git', 'unit-python3.13'], INSTALLED) == ['git', 'unit-python3.13']
+    assert packages_missing([], INSTALLED) == [] and packages_missing(['git'], {}) == ['git']
+
+
+def test_packages_missing_matches_a_pinned_version_as_apt_does():
+    assert packages_missing(['unit=1.34.2*', 'unit-python3.11=1.34.2-1~bookworm'], INSTALLED) == []
+    # Another version installed: the pin is not met (an upgrade or a downgrade is due).
+    assert packages_missing(['unit=1.35.0*', 'unit-python3.11=1.34.1-1~bookworm'], INSTALLED) == [
+        'unit=1.35.0*', 'unit-python3.11=1.34.1-1~bookworm']
+    assert packages_missing(['redis-server=5:7.0.*'], INSTALLED) == []
+
+
+def test_packages_missing_refuses_what_is_not_a_list_or_package_facts():
+    with pytest.raises(AnsibleFilterError, match='list of package names'):
+        packages_missing('unit', INSTALLED)
+    with pytest.raises(AnsibleFilterError, match='package_facts'):
+        packages_missing(['unit'], None)
