@@ -38,6 +38,11 @@ options:
     description: An account to look up; empty looks up none.
     type: str
     default: ''
+  paths:
+    description: Further paths whose existence to report in RV(paths_exist) (a file the app may have left elsewhere, such as a renewal hook).
+    type: list
+    elements: path
+    default: []
   secrets_file:
     description:
       - A file whose backups to list, as M(ansible.builtin.copy) names them
@@ -64,6 +69,7 @@ EXAMPLES = r'''
     requirement_files: [requirements.txt]
     user: unit
     secrets_file: /srv/chat/shared/secrets.json
+    paths: [/etc/letsencrypt/renewal-hooks/deploy/unitchannels-chat]
   register: chat_host
 
 - name: Say which release is current
@@ -108,6 +114,11 @@ user:
   returned: always
   type: dict
   sample: {"name": "unit", "uid": 999, "gid": 999, "home": "/nonexistent", "group": "unit"}
+paths_exist:
+  description: For each of O(paths), whether it exists (a link counts, even a broken one).
+  returned: always
+  type: dict
+  sample: {/etc/letsencrypt/renewal-hooks/deploy/unitchannels-chat: false}
 secrets_backups:
   description: The backups of O(secrets_file), oldest name first.
   returned: always
@@ -207,6 +218,7 @@ def main():
             requirement_files=dict(type='list', elements='str', default=[]),
             user=dict(type='str', default=''),
             secrets_file=dict(type='path', default=''),
+            paths=dict(type='list', elements='path', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -221,6 +233,7 @@ def main():
         previous=link_target(os.path.join(root, 'previous')),
         user=account(module.params['user']),
         secrets_backups=backups(module.params['secrets_file']),
+        paths_exist=dict((path, os.path.lexists(path)) for path in module.params['paths']),
     )
 
 

@@ -64,7 +64,7 @@ def test_a_root_that_does_not_exist_holds_nothing(read):
     assert not result['failed'] and result['changed'] is False
     assert result['releases'] == {} and result['venvs'] == {}
     assert result['current'] == '' and result['previous'] == ''
-    assert result['user'] is None and result['secrets_backups'] == []
+    assert result['user'] is None and result['secrets_backups'] == [] and result['paths_exist'] == {}
 
 
 def test_releases_complete_or_not_with_the_requirements_of_the_complete_ones(read, root):
@@ -125,3 +125,12 @@ def test_the_backups_copy_made_of_the_secrets_file_and_nothing_else(read, root):
 def test_a_relative_root_is_refused(read):
     result = read(root='srv/chat')
     assert result['failed'] and 'srv/chat is not an absolute path' in result['msg']
+
+
+def test_whether_further_paths_exist(read, tmp_path):
+    hook = tmp_path / 'hook'
+    hook.write_text('#!/bin/sh\n')
+    broken = tmp_path / 'broken'
+    os.symlink(str(tmp_path / 'nowhere'), str(broken))
+    result = read(paths=[str(hook), str(broken), str(tmp_path / 'absent')])
+    assert result['paths_exist'] == {str(hook): True, str(broken): True, str(tmp_path / 'absent'): False}
