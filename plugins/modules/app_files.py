@@ -90,7 +90,7 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - For a secret, set C(no_log) on the task: the diff holds the content.
+  - For a secret, set C(no_log) on the task, since the diff holds the content.
 '''
 
 EXAMPLES = r'''

@@ -91,8 +91,8 @@ releases:
 venvs:
   description:
     - Every directory under C(ROOT/venvs), by name. C(complete) is true when its C(.venv-complete)
-      marker exists and the Python its name gives (C(pyX.Y-...)) runs from its C(bin/pythonX.Y):
-      a virtualenv whose interpreter went away with a system upgrade is not complete.
+      marker exists and the Python its name gives (C(pyX.Y-...)) runs from its C(bin/pythonX.Y).
+      A virtualenv whose interpreter went away with a system upgrade is not complete.
   returned: always
   type: dict
   sample: {"py3.11-5e4d3c2b1a09": {"path": "/srv/chat/venvs/py3.11-5e4d3c2b1a09", "complete": true}}
