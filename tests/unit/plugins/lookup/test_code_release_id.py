@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""code_release_id: the release name of a directory, the same as find + the release_id filter gave."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible.errors import AnsibleLookupError
+from ansible.modules import find
+from ansible_collections.unitchannels.deploy.plugins.filter.release_ids import release_id
+from ansible_collections.unitchannels.deploy.plugins.lookup import code_release_id
+
+EXCLUDES = ['__pycache__', '*.pyc', '.git']
+
+
+@pytest.fixture
+def code(tmp_path):
+    root = tmp_path / 'mysite'
+    (root / 'chat' / '__pycache__').mkdir(parents=True)
+    (root / 'chat' / 'views.py').write_text('def index(request): pass\n')
+    (root / 'chat' / '__pycache__' / 'views.cpython-311.pyc').write_bytes(b'\0compiled')
+    (root / '.env.example').write_text('DEBUG=0\n')  # hidden files count
+    (root / '.git').mkdir()
+    (root / '.git' / 'HEAD').write_text('ref: refs/heads/main\n')  # find culls names, not directories
+    (root / 'manage.py').write_text('#!/usr/bin/env python\n')
+    os.symlink('manage.py', str(root / 'link.py'))  # not a regular file: left out
+    return root
+
+
+def lookup(*terms, **options):
+    plugin = code_release_id.LookupModule()
+    plugin.get_option = options.get  # what set_options would hand out
+    plugin.set_options = lambda **kwargs: None
+    return plugin.run(list(terms), variables={})
+
+
+def test_the_same_name_as_find_and_the_release_id_filter(code, run_module):
+    found = run_module(find, dict(paths=[str(code)], recurse=True, hidden=True, get_checksum=True, excludes=EXCLUDES))
+    assert not found['failed'] and found['matched'] == 4
+    assert lookup(str(code), excludes=EXCLUDES) == [release_id(found['files'], str(code))]
+
+
+def test_a_change_of_content_gives_another_name(code):
+    before = lookup(str(code), excludes=EXCLUDES)
+    (code / 'chat' / '__pycache__' / 'views.cpython-311.pyc').write_bytes(b'\0other')  # excluded
+    assert lookup(str(code), excludes=EXCLUDES) == before
+    (code / 'chat' / 'views.py').write_text('def index(request): return 1\n')
+    assert lookup(str(code), excludes=EXCLUDES) != before
+
+
+def test_a_missing_directory_is_named(tmp_path):
+    with pytest.raises(AnsibleLookupError, match='no-such-dir is not a directory on the controller'):
+        lookup(str(tmp_path / 'no-such-dir'), excludes=EXCLUDES)
