@@ -40,6 +40,7 @@ ALLOWED = [
     "plugins/doc_fragments/*.py",
     "plugins/filter/*.py",
     "plugins/filter/*.yml",
+    "plugins/lookup/*.py",
     "plugins/test/*.py",
     "plugins/test/*.yml",
     # roles
