@@ -154,12 +154,19 @@ class UnitControlError(Exception):
 class UnitResponse(object):
     """What Unit answered: status code and the decoded JSON body."""
 
-    def __init__(self, method, path, status, raw):
+    def __init__(self, method, path, status, raw, headers=None):
         self.method = method
         self.path = path
         self.status = status
         self.raw = raw or b''
         self.body = decode_body(self.raw)
+        self.headers = dict((k.lower(), v) for k, v in (headers or {}).items())
+
+    @property
+    def server_version(self):
+        """The version in Unit's Server header ("Unit/1.34.2"), '' when it names none."""
+        match = re.match(r'^Unit/([0-9][0-9A-Za-z.+~-]*)', self.headers.get('server', ''))
+        return match.group(1) if match else ''
 
     @property
     def ok(self):
@@ -404,12 +411,15 @@ class UnitClient(object):
 
         url = self.base_url + normalize_path(path)
         raw = b''
+        answered = {}
         try:
             resp = self._http.open(method, url, data=body, headers=headers)
             status = resp.getcode()
+            answered = resp.headers
             raw = resp.read()
         except HTTPError as e:
             status = e.code
+            answered = e.headers or {}
             try:
                 raw = e.read()
             except Exception:  # body already consumed / connection closed
@@ -420,7 +430,7 @@ class UnitClient(object):
             raise UnitControlError(self._timeout_error())
         except (HTTPException, OSError) as e:
             raise UnitControlError(self._connection_error(e))
-        return UnitResponse(method, path, status, raw)
+        return UnitResponse(method, path, status, raw, answered)
 
     # -- error messages ---------------------------------------------------
 

@@ -16,6 +16,8 @@ description:
   - Reads the layout the P(unitchannels.deploy.channels_app#role) role keeps under O(root)
     (C(releases/ID), C(venvs/pyX.Y-HASH), the C(current) and C(previous) links) and, optionally,
     the account the app runs as and the backups of its secrets file.
+  - With O(unit), also what NGINX Unit runs, as M(unitchannels.deploy.unit_info) reads it
+    (RV(unit)), so that a deploy looks at the host in one call.
   - One round trip where a deploy on a host that already has everything would otherwise spend
     one per question (a C(stat) per marker, a C(slurp) per requirements file, a C(find) per list,
     a C(getent) per database).
@@ -49,7 +51,18 @@ options:
         (C(NAME.PID.DATE@TIME~) in the same directory); empty lists none.
     type: path
     default: ''
+  unit:
+    description:
+      - Read NGINX Unit's configuration, status, certificates and version too (RV(unit)),
+        through its control API (O(control), O(socket), O(url)); the module fails when Unit does
+        not answer.
+    type: bool
+    default: false
+  unitd:
+    description: The C(unitd) binary to ask for Unit's version when the control API names none (see M(unitchannels.deploy.unit_info)).
+    type: path
 extends_documentation_fragment:
+  - unitchannels.deploy.unit_control
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -125,6 +138,13 @@ secrets_backups:
   type: list
   elements: str
   sample: [/srv/chat/shared/secrets.json.2291.2026-12-02@07:30:11~]
+unit:
+  description:
+    - With O(unit), what M(unitchannels.deploy.unit_info) returns (C(version), C(control),
+      C(config), C(status), C(certificates), C(python_versions)); otherwise empty.
+  returned: always
+  type: dict
+  sample: {version: 1.34.2, python_versions: ["3.11"], config: {applications: {}}}
 '''
 
 import base64
@@ -135,6 +155,11 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
+    UNIT_MUTUALLY_EXCLUSIVE,
+    unit_argument_spec,
+)
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_state import read_unit
 
 VENV_NAME = re.compile(r'^py(\d+\.\d+)-')
 
@@ -212,14 +237,19 @@ def backups(secrets_file):
 
 
 def main():
+    argument_spec = unit_argument_spec()
+    argument_spec.update(
+        root=dict(type='path', required=True),
+        requirement_files=dict(type='list', elements='str', default=[]),
+        user=dict(type='str', default=''),
+        secrets_file=dict(type='path', default=''),
+        paths=dict(type='list', elements='path', default=[]),
+        unit=dict(type='bool', default=False),
+        unitd=dict(type='path'),
+    )
     module = AnsibleModule(
-        argument_spec=dict(
-            root=dict(type='path', required=True),
-            requirement_files=dict(type='list', elements='str', default=[]),
-            user=dict(type='str', default=''),
-            secrets_file=dict(type='path', default=''),
-            paths=dict(type='list', elements='path', default=[]),
-        ),
+        argument_spec=argument_spec,
+        mutually_exclusive=UNIT_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     root = module.params['root']
@@ -234,6 +264,7 @@ def main():
         user=account(module.params['user']),
         secrets_backups=backups(module.params['secrets_file']),
         paths_exist=dict((path, os.path.lexists(path)) for path in module.params['paths']),
+        unit=read_unit(module, module.params['unitd']) if module.params['unit'] else {},
     )
 
 

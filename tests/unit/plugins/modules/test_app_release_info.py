@@ -134,3 +134,23 @@ def test_whether_further_paths_exist(read, tmp_path):
     os.symlink(str(tmp_path / 'nowhere'), str(broken))
     result = read(paths=[str(hook), str(broken), str(tmp_path / 'absent')])
     assert result['paths_exist'] == {str(hook): True, str(broken): True, str(tmp_path / 'absent'): False}
+
+
+def test_what_unit_runs_in_the_same_call(read, fake, unit_args, recorded):
+    fake.config = recorded.djangochannels_config
+    result = read(unit=True, **unit_args)
+    assert not result['failed']
+    assert result['unit']['config'] == recorded.djangochannels_config
+    assert result['unit']['version'] == '1.34.2' and result['unit']['python_versions'] == ['3.11']
+    assert [r.method + ' ' + r.raw_path for r in fake.requests] == ['GET /']
+
+
+def test_without_unit_nothing_asks_unit(read, fake, unit_args):
+    result = read(**unit_args)
+    assert not result['failed'] and result['unit'] == {} and fake.requests == []
+
+
+def test_a_unit_that_does_not_answer_fails_naming_the_socket(read, workdir):
+    missing = os.path.join(workdir, 'missing.sock')
+    result = read(unit=True, control='unix:' + missing)
+    assert result['failed'] and missing in result['msg']

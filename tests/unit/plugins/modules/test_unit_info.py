@@ -13,7 +13,9 @@ import stat
 
 import pytest
 
+from ansible_collections.unitchannels.deploy.plugins.module_utils import unit_state
 from ansible_collections.unitchannels.deploy.plugins.modules import unit_info
+from ansible_collections.unitchannels.deploy.tests.unit import fakeunit
 
 # What a real unitd 1.34.2 prints (tests/fixtures, 09-install-layout), on stderr.
 UNITD_VERSION = ('unit version: 1.34.2\nconfigured as ./configure --prefix=/usr --statedir=/var/lib/unit '
@@ -56,14 +58,32 @@ def test_several_python_modules(run_module, fake, unit_args, unitd, monkeypatch)
     assert run_module(unit_info, dict(unit_args, unitd=unitd))['python_versions'] == ['3.11', '3.13']
 
 
-def test_no_unitd_gives_an_empty_version(run_module, fake, unit_args, monkeypatch):
+def test_the_version_is_the_answering_unitds_not_the_binarys(run_module, fake, unit_args, workdir):
+    """Real Unit's control API names its version in every answer (Server: Unit/1.34.2)."""
+    upgraded = script(os.path.join(workdir, 'unitd'), "echo 'unit version: 1.35.0' >&2\n")
+    result = run_module(unit_info, dict(unit_args, unitd=upgraded))
+    assert not result['failed'] and result['version'] == '1.34.2'
+
+
+@pytest.fixture
+def no_version_header(monkeypatch):
+    """A control API behind something that answers in Unit's place (Server: nginx)."""
+    monkeypatch.setattr(fakeunit._Handler, 'server_version', 'nginx')
+
+
+def test_without_the_header_unitd_names_the_version(run_module, fake, unit_args, unitd, no_version_header):
+    result = run_module(unit_info, dict(unit_args, unitd=unitd))
+    assert not result['failed'] and result['version'] == '1.34.2'
+
+
+def test_no_unitd_gives_an_empty_version(run_module, fake, unit_args, monkeypatch, no_version_header):
     monkeypatch.setenv('PATH', '/nonexistent')
-    monkeypatch.setattr(unit_info, 'SBIN_DIRS', ['/nonexistent'])
+    monkeypatch.setattr(unit_state, 'SBIN_DIRS', ['/nonexistent'])
     result = run_module(unit_info, unit_args)
     assert not result['failed'] and result['version'] == ''
 
 
-def test_a_unitd_that_reports_no_version_fails_with_its_output(run_module, fake, unit_args, workdir):
+def test_a_unitd_that_reports_no_version_fails_with_its_output(run_module, fake, unit_args, workdir, no_version_header):
     broken = script(os.path.join(workdir, 'unitd'), 'echo "cannot load libssl.so.3" >&2; exit 127\n')
     result = run_module(unit_info, dict(unit_args, unitd=broken))
     assert result['failed'] and 'did not report a version' in result['msg'] and 'libssl' in result['msg']

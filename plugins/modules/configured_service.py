@@ -1,0 +1,278 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+DOCUMENTATION = r'''
+---
+module: configured_service
+short_description: Write a systemd service's settings and keep it running, in one call
+description:
+  - Puts O(directories) and O(files) in place as M(unitchannels.deploy.app_files) does, adds each
+    of O(lines) to the end of its file when the file lacks it, then makes the systemd service
+    O(name) enabled or not (O(enabled)) and running or stopped (O(state)).
+  - A running service is restarted when one of those paths changed or O(restart) is set, so the
+    settings written are the ones it runs with; systemd reloads its units first when a changed path
+    is under C(/etc/systemd/) or O(daemon_reload) is set.
+  - One round trip for what M(ansible.builtin.template), M(ansible.builtin.lineinfile),
+    M(ansible.builtin.systemd_service) and a restart handler do in four or more; on a host where
+    everything is as asked it reads the files and runs one C(systemctl show).
+version_added: 0.2.0
+author: unitchannels maintainers (@unitchannels)
+options:
+  name:
+    description: The systemd service, such as V(redis-server) or V(unit).
+    type: str
+    required: true
+  enabled:
+    description: Start the service at boot (V(true)) or not (V(false)); V(null) leaves it as it is.
+    type: bool
+  state:
+    description: V(started) starts a stopped service; V(stopped) stops a running one.
+    type: str
+    choices: [started, stopped]
+    default: started
+  restart:
+    description:
+      - Restart the service even when no path changed, when it runs (for example after its
+        package was installed or upgraded). A stopped service is started, not restarted.
+    type: bool
+    default: false
+  daemon_reload:
+    description: Make systemd reload its units before acting, even when no changed path is under C(/etc/systemd/).
+    type: bool
+    default: false
+  directories:
+    description: Directories to create, or whose owner, group and mode to correct.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path; missing parents are created (root's, mode 0755).
+        type: path
+        required: true
+      owner:
+        description: Owner (user name).
+        type: str
+        default: root
+      group:
+        description: Group (name).
+        type: str
+        default: root
+      mode:
+        description: Mode, as an octal string such as V('0755').
+        type: raw
+        required: true
+  files:
+    description: Files to write, whole.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path; its directory must exist (or be in O(directories)).
+        type: path
+        required: true
+      content:
+        description: The whole content of the file.
+        type: str
+        required: true
+      owner:
+        description: Owner (user name).
+        type: str
+        default: root
+      group:
+        description: Group (name).
+        type: str
+        default: root
+      mode:
+        description: Mode, as an octal string such as V('0644').
+        type: raw
+        required: true
+      backup:
+        description: Keep a copy of the replaced content next to the file (RV(backup_files)).
+        type: bool
+        default: false
+  lines:
+    description:
+      - Lines that files written by others (a package's main configuration) must hold. Each is
+        appended when no line of the file equals it; the file keeps its owner, group and mode.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of an existing file (in check mode a missing one is reported as a change).
+        type: path
+        required: true
+      line:
+        description: The line, without its newline.
+        type: str
+        required: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would change (paths with their diff, the service action); nothing is written or run.
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - For secrets in O(files), set C(no_log) on the task, since the diff holds the content.
+  - A service that does not exist fails the module, except in check mode, where its package may
+    not be installed yet and the action is reported as a change.
+'''
+
+EXAMPLES = r'''
+- name: Write the Redis settings and run Redis with them
+  become: true
+  unitchannels.deploy.configured_service:
+    name: redis-server
+    enabled: true
+    state: started
+    files:
+      - path: /etc/redis/redis-local.conf
+        content: "{{ lookup('ansible.builtin.template', 'redis-local.conf.j2') }}"
+        owner: redis
+        group: redis
+        mode: "0640"
+    lines:
+      - path: /etc/redis/redis.conf
+        line: include /etc/redis/redis-local.conf
+    # The package was just installed: its postinst started it without the settings.
+    restart: "{{ redis_install is changed }}"
+'''
+
+RETURN = r'''
+changed_paths:
+  description: The directories and files that were (or, in check mode, would be) created or changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/redis/redis-local.conf]
+backup_files:
+  description: For each file with O(files[].backup) whose content was replaced, the path of its copy.
+  returned: always
+  type: dict
+  sample: {}
+action:
+  description: What was (or would be) done to the service, V(null) for nothing.
+  returned: always
+  type: str
+  sample: restarted
+  choices: [started, restarted, stopped]
+enabled_changed:
+  description: Whether the boot start was (or would be) changed.
+  returned: always
+  type: bool
+daemon_reloaded:
+  description: Whether systemd reloaded (or would reload) its units.
+  returned: always
+  type: bool
+status:
+  description: The service's states as systemd gave them before acting.
+  returned: always
+  type: dict
+  sample: {LoadState: loaded, ActiveState: active, UnitFileState: enabled}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.unitchannels.deploy.plugins.module_utils.app_files import (
+    DIRECTORY_SPEC, FILE_SPEC, LINE_SPEC, put_in_place)
+
+RUNNING = ('active', 'activating', 'reloading')
+# States of `systemctl show -p UnitFileState` in which the service starts at boot.
+ENABLED = ('enabled', 'enabled-runtime', 'alias', 'static', 'indirect', 'generated')
+SYSTEMD_PATHS = ('/etc/systemd/', '/run/systemd/system/')
+
+
+class Service(object):
+
+    def __init__(self, module, name):
+        self.module = module
+        self.name = name
+        self.systemctl = module.get_bin_path('systemctl', required=True)
+
+    def status(self):
+        rc, out, err = self.module.run_command(
+            [self.systemctl, 'show', '--property=LoadState,ActiveState,UnitFileState', '--', self.name])
+        if rc != 0:
+            self.module.fail_json(msg='systemctl show %s failed: %s' % (self.name, (err or out).strip()))
+        status = {}
+        for line in out.splitlines():
+            key, _sep, value = line.partition('=')
+            status[key] = value
+        return status
+
+    def run(self, *args):
+        rc, out, err = self.module.run_command([self.systemctl] + list(args))
+        if rc != 0:
+            self.module.fail_json(msg='systemctl %s failed (rc %d): %s' % (' '.join(args), rc, (err or out).strip()),
+                                  rc=rc, stdout=out, stderr=err)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            enabled=dict(type='bool'),
+            state=dict(type='str', choices=['started', 'stopped'], default='started'),
+            restart=dict(type='bool', default=False),
+            daemon_reload=dict(type='bool', default=False),
+            directories=dict(type='list', elements='dict', default=[], options=DIRECTORY_SPEC),
+            files=dict(type='list', elements='dict', default=[], options=FILE_SPEC),
+            lines=dict(type='list', elements='dict', default=[], options=LINE_SPEC),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    service = Service(module, params['name'])
+    work = put_in_place(module, params['directories'], params['files'], params['lines'])
+    result = dict(changed_paths=work.changed_paths, backup_files=work.backup_files,
+                  action=None, enabled_changed=False, daemon_reloaded=False)
+    if module._diff:
+        result['diff'] = work.diffs
+
+    reload_units = params['daemon_reload'] or any(path.startswith(SYSTEMD_PATHS) for path in work.changed_paths)
+    if reload_units:
+        result['daemon_reloaded'] = True
+        if not module.check_mode:
+            service.run('daemon-reload')
+    status = service.status()
+    result['status'] = status
+    if status.get('LoadState') != 'loaded':
+        if not module.check_mode:
+            module.fail_json(msg='the service %s is %s: install its package first' % (params['name'], status.get('LoadState') or 'unknown'),
+                             **result)
+        module.warn('the service %s is %s; in a real run it must exist by then' % (params['name'], status.get('LoadState')))
+
+    is_enabled = status.get('UnitFileState') in ENABLED
+    if params['enabled'] is not None and params['enabled'] != is_enabled:
+        result['enabled_changed'] = True
+        if not module.check_mode:
+            service.run('enable' if params['enabled'] else 'disable', '--', params['name'])
+
+    running = status.get('ActiveState') in RUNNING
+    if params['state'] == 'started' and not running:
+        result['action'] = 'started'
+    elif params['state'] == 'started' and (work.changed_paths or params['restart']):
+        result['action'] = 'restarted'
+    elif params['state'] == 'stopped' and running:
+        result['action'] = 'stopped'
+    if result['action'] and not module.check_mode:
+        service.run({'started': 'start', 'restarted': 'restart', 'stopped': 'stop'}[result['action']], '--', params['name'])
+
+    result['changed'] = bool(work.changed_paths or result['enabled_changed'] or result['action'] or reload_units)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

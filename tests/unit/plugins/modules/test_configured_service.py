@@ -1,0 +1,180 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""configured_service: a service's files, lines, boot start and state in one call."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import os
+import pwd
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.unitchannels.deploy.plugins.modules import configured_service
+
+ME = pwd.getpwuid(os.getuid()).pw_name
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+class FakeSystemd(object):
+    """systemctl as the module calls it: `show` answers from the state, the rest changes it."""
+
+    def __init__(self, load='loaded', active='active', unit_file='enabled'):
+        self.state = dict(LoadState=load, ActiveState=active, UnitFileState=unit_file)
+        self.calls = []
+        self.fail = None
+
+    def run_command(self, argv, **kwargs):
+        verb = argv[1]
+        self.calls.append(verb)
+        if self.fail == verb:
+            return 1, '', 'Job for redis-server.service failed.\n'
+        if verb == 'show':
+            return 0, ''.join('%s=%s\n' % item for item in self.state.items()), ''
+        if verb in ('start', 'restart'):
+            self.state['ActiveState'] = 'active'
+        elif verb == 'stop':
+            self.state['ActiveState'] = 'inactive'
+        elif verb in ('enable', 'disable'):
+            self.state['UnitFileState'] = verb + 'd'
+        return 0, '', ''
+
+    @property
+    def acts(self):
+        return [verb for verb in self.calls if verb != 'show']
+
+
+@pytest.fixture
+def systemd(monkeypatch):
+    fake = FakeSystemd()
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda module, argv, **kwargs: fake.run_command(argv, **kwargs))
+    return fake
+
+
+@pytest.fixture
+def run(run_module, tmp_path):
+    def run(check_mode=False, **args):
+        args.setdefault('name', 'redis-server')
+        for entry in args.get('files', []):
+            entry['path'] = str(tmp_path / entry['path'])
+            entry.setdefault('owner', ME)
+            entry.setdefault('group', MY_GROUP)
+            entry.setdefault('mode', '0644')
+        for entry in args.get('lines', []):
+            entry['path'] = str(tmp_path / entry['path'])
+        return run_module(configured_service, args, check_mode=check_mode, diff=True)
+    return run
+
+
+def settings(content='maxmemory 64mb\n'):
+    return [{'path': 'local.conf', 'content': content}]
+
+
+def test_a_converged_service_is_only_looked_at(run, systemd, tmp_path):
+    (tmp_path / 'main.conf').write_text('port 6379\ninclude local.conf\n')
+    run(files=settings(), lines=[{'path': 'main.conf', 'line': 'include local.conf'}], enabled=True)
+    systemd.calls[:] = []
+    result = run(files=settings(), lines=[{'path': 'main.conf', 'line': 'include local.conf'}], enabled=True)
+    assert result['changed'] is False and result['action'] is None and result['changed_paths'] == []
+    assert systemd.calls == ['show']
+
+
+def test_new_settings_restart_the_running_service_after_writing_them(run, systemd, tmp_path):
+    result = run(files=settings('maxmemory 128mb\n'))
+    assert result['changed'] is True and result['action'] == 'restarted'
+    assert systemd.acts == ['restart']
+    assert (tmp_path / 'local.conf').read_text() == 'maxmemory 128mb\n'
+    assert result['diff'][0]['after'] == 'maxmemory 128mb\n'
+
+
+def test_a_stopped_service_is_started_not_restarted(run, systemd):
+    systemd.state['ActiveState'] = 'failed'
+    result = run(files=settings())
+    assert result['action'] == 'started' and systemd.acts == ['start']
+
+
+def test_restart_asked_for_restarts_with_no_file_changed(run, systemd):
+    result = run(restart=True)
+    assert result['changed'] is True and result['action'] == 'restarted' and systemd.acts == ['restart']
+
+
+def test_a_line_is_appended_once_and_the_file_keeps_its_mode(run, systemd, tmp_path):
+    main = tmp_path / 'main.conf'
+    main.write_text('port 6379')  # no newline at the end
+    os.chmod(str(main), 0o640)
+    result = run(lines=[{'path': 'main.conf', 'line': 'include local.conf'}])
+    assert main.read_text() == 'port 6379\ninclude local.conf\n'
+    assert oct(os.stat(str(main)).st_mode & 0o7777) == oct(0o640)
+    assert result['changed_paths'] == [str(main)] and result['action'] == 'restarted'
+    again = run(lines=[{'path': 'main.conf', 'line': 'include local.conf'}])
+    assert again['changed'] is False and main.read_text() == 'port 6379\ninclude local.conf\n'
+
+
+def test_a_missing_file_for_a_line_fails_with_its_path(run, systemd):
+    result = run(lines=[{'path': 'main.conf', 'line': 'include local.conf'}])
+    assert result['failed'] and 'main.conf does not exist' in result['msg']
+    assert systemd.acts == []
+
+
+def test_a_drop_in_makes_systemd_reload_before_the_restart(run, systemd, monkeypatch, tmp_path):
+    monkeypatch.setattr(configured_service, 'SYSTEMD_PATHS', (str(tmp_path) + '/',))
+    result = run(files=settings('[Service]\nPrivateUsers=false\n'))
+    assert result['daemon_reloaded'] is True and systemd.acts == ['daemon-reload', 'restart']
+
+
+def test_daemon_reload_asked_for(run, systemd):
+    result = run(daemon_reload=True)
+    assert result['changed'] is True and systemd.acts == ['daemon-reload']
+
+
+def test_boot_start_is_corrected_both_ways(run, systemd):
+    systemd.state['UnitFileState'] = 'disabled'
+    assert run(enabled=True)['enabled_changed'] is True and systemd.acts == ['enable']
+    systemd.calls[:] = []
+    assert run(enabled=False)['enabled_changed'] is True and systemd.acts == ['disable']
+    systemd.calls[:] = []
+    assert run()['changed'] is False  # enabled left as it is
+
+
+def test_stopped_stops_a_running_service_without_restarting_it_for_new_files(run, systemd):
+    result = run(state='stopped', files=settings())
+    assert result['action'] == 'stopped' and systemd.acts == ['stop']
+    systemd.calls[:] = []
+    result = run(state='stopped', files=settings('other\n'), restart=True)
+    assert result['action'] is None and systemd.acts == []
+
+
+def test_check_mode_writes_and_runs_nothing_but_says_what_it_would_do(run, systemd, tmp_path):
+    systemd.state.update(ActiveState='inactive', UnitFileState='disabled')
+    result = run(check_mode=True, enabled=True, files=settings(),
+                 lines=[{'path': 'main.conf', 'line': 'include local.conf'}])
+    assert result['changed'] is True and result['action'] == 'started' and result['enabled_changed'] is True
+    assert result['changed_paths'] == [str(tmp_path / 'local.conf'), str(tmp_path / 'main.conf')]
+    assert not (tmp_path / 'local.conf').exists() and not (tmp_path / 'main.conf').exists()
+    assert systemd.acts == []
+
+
+def test_a_service_that_does_not_exist_fails_and_names_it(run, systemd):
+    systemd.state.update(LoadState='not-found', ActiveState='inactive', UnitFileState='')
+    result = run(files=settings())
+    assert result['failed'] and 'redis-server is not-found' in result['msg'] and 'install its package' in result['msg']
+    assert systemd.acts == []
+
+
+def test_in_check_mode_a_service_not_installed_yet_is_a_change(run, systemd):
+    systemd.state.update(LoadState='not-found', ActiveState='inactive', UnitFileState='')
+    result = run(check_mode=True, enabled=True)
+    assert not result.get('failed') and result['action'] == 'started' and systemd.acts == []
+
+
+def test_a_failing_systemctl_fails_with_its_message(run, systemd):
+    systemd.fail = 'restart'
+    result = run(files=settings())
+    assert result['failed'] and 'systemctl restart -- redis-server failed' in result['msg']
+    assert 'Job for redis-server.service failed.' in result['msg']
