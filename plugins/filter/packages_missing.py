@@ -17,9 +17,12 @@ from ansible.module_utils.common.text.converters import to_text
 def packages_missing(wanted, installed):
     """The entries of ``wanted`` (apt's ``name`` or ``name=version``, version wildcards as apt reads
     them) that ``installed`` (``ansible_facts['packages']`` of ansible.builtin.package_facts) does not
-    satisfy: a package not installed, or installed at a version the pin does not match."""
+    satisfy: a package not installed, or installed at a version the pin does not match. When
+    ``installed`` is None (the packages were not read), every entry counts as missing."""
     if isinstance(wanted, (str, bytes)) or not hasattr(wanted, '__iter__'):
         raise AnsibleFilterError('packages_missing: expects a list of package names, got %r' % (wanted,))
+    if installed is None:
+        return [to_text(spec) for spec in wanted]
     if not isinstance(installed, dict):
         raise AnsibleFilterError("packages_missing: expects ansible_facts['packages'] (ansible.builtin.package_facts) as its argument")
     missing = []

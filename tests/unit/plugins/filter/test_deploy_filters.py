@@ -164,4 +164,8 @@ def test_packages_missing_refuses_what_is_not_a_list_or_package_facts():
     with pytest.raises(AnsibleFilterError, match='list of package names'):
         packages_missing('unit', INSTALLED)
     with pytest.raises(AnsibleFilterError, match='package_facts'):
-        packages_missing(['unit'], None)
+        packages_missing(['unit'], ['unit'])
+
+
+def test_packages_not_read_are_all_missing():
+    assert packages_missing(['unit', 'redis-server=5:7.0.*'], None) == ['unit', 'redis-server=5:7.0.*']
