@@ -16,9 +16,10 @@ description:
   - Puts O(directories) and O(files) in place as M(unitchannels.deploy.app_files) does, adds each
     of O(lines) to the end of its file when the file lacks it, then makes the systemd service
     O(name) enabled or not (O(enabled)) and running or stopped (O(state)).
-  - A running service is restarted when one of those paths changed or O(restart) is set, so the
-    settings written are the ones it runs with; systemd reloads its units first when a changed path
-    is under C(/etc/systemd/) or O(daemon_reload) is set.
+  - A running service is restarted when one of those paths changed, when O(restart) is set, or
+    when one of O(restart_for_paths) is newer than the running process, so it runs with the
+    settings and the program on disk; systemd reloads its units first when a changed path is
+    under C(/etc/systemd/) or O(daemon_reload) is set.
   - One round trip for what M(ansible.builtin.template), M(ansible.builtin.lineinfile),
     M(ansible.builtin.systemd_service) and a restart handler do in four or more; on a host where
     everything is as asked it reads the files and runs one C(systemctl show).
@@ -43,62 +44,20 @@ options:
         package was installed or upgraded). A stopped service is started, not restarted.
     type: bool
     default: false
+  restart_for_paths:
+    description:
+      - The program and what it loads (files, or directories whose entries count too): a running
+        service is restarted when one of them was installed, replaced or removed after it started
+        (an inode change time later than the moment systemd last saw it become active), as when a package
+        upgrade or a new plugin package did not restart it itself.
+      - Read on the host, so a restart a failed run left due still happens on the next run.
+    type: list
+    elements: path
+    default: []
   daemon_reload:
     description: Make systemd reload its units before acting, even when no changed path is under C(/etc/systemd/).
     type: bool
     default: false
-  directories:
-    description: Directories to create, or whose owner, group and mode to correct.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      path:
-        description: Absolute path; missing parents are created (root's, mode 0755).
-        type: path
-        required: true
-      owner:
-        description: Owner (user name).
-        type: str
-        default: root
-      group:
-        description: Group (name).
-        type: str
-        default: root
-      mode:
-        description: Mode, as an octal string such as V('0755').
-        type: raw
-        required: true
-  files:
-    description: Files to write, whole.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      path:
-        description: Absolute path; its directory must exist (or be in O(directories)).
-        type: path
-        required: true
-      content:
-        description: The whole content of the file.
-        type: str
-        required: true
-      owner:
-        description: Owner (user name).
-        type: str
-        default: root
-      group:
-        description: Group (name).
-        type: str
-        default: root
-      mode:
-        description: Mode, as an octal string such as V('0644').
-        type: raw
-        required: true
-      backup:
-        description: Keep a copy of the replaced content next to the file (RV(backup_files)).
-        type: bool
-        default: false
   lines:
     description:
       - Lines that files written by others (a package's main configuration) must hold. Each is
@@ -116,6 +75,7 @@ options:
         type: str
         required: true
 extends_documentation_fragment:
+  - unitchannels.deploy.app_files
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -173,6 +133,11 @@ enabled_changed:
   description: Whether the boot start was (or would be) changed.
   returned: always
   type: bool
+restart_reason:
+  description: Why the service was (or would be) restarted, V(null) when it was not.
+  returned: always
+  type: str
+  sample: /usr/lib/unit/modules/python3.11.unit.so changed after the service started
 daemon_reloaded:
   description: Whether systemd reloaded (or would reload) its units.
   returned: always
@@ -181,8 +146,11 @@ status:
   description: The service's states as systemd gave them before acting.
   returned: always
   type: dict
-  sample: {LoadState: loaded, ActiveState: active, UnitFileState: enabled}
+  sample: {LoadState: loaded, ActiveState: active, UnitFileState: enabled, ActiveEnterTimestampMonotonic: "5391774"}
 '''
+
+import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.unitchannels.deploy.plugins.module_utils.app_files import (
@@ -203,7 +171,7 @@ class Service(object):
 
     def status(self):
         rc, out, err = self.module.run_command(
-            [self.systemctl, 'show', '--property=LoadState,ActiveState,UnitFileState', '--', self.name])
+            [self.systemctl, 'show', '--property=LoadState,ActiveState,UnitFileState,ActiveEnterTimestampMonotonic', '--', self.name])
         if rc != 0:
             self.module.fail_json(msg='systemctl show %s failed: %s' % (self.name, (err or out).strip()))
         status = {}
@@ -219,6 +187,49 @@ class Service(object):
                                   rc=rc, stdout=out, stderr=err)
 
 
+def active_since(status):
+    """When the service last became active, in seconds since the epoch (None when it did not say).
+
+    systemd gives it on the monotonic clock, in microseconds: taken back to the wall clock of
+    the file times it is compared with, to the microsecond.
+    """
+    try:
+        entered = int(status.get('ActiveEnterTimestampMonotonic') or 0)
+    except ValueError:
+        return None
+    if entered <= 0:
+        return None
+    return time.time() - (time.monotonic() - entered / 1e6)
+
+
+def changed_since(paths, since):
+    """The first of paths (or of a directory's entries) whose inode changed after since."""
+    for path in paths:
+        candidates = [path]
+        if os.path.isdir(path):
+            candidates += [os.path.join(path, name) for name in sorted(os.listdir(path))]
+        for candidate in candidates:
+            try:
+                if os.lstat(candidate).st_ctime > since:
+                    return candidate
+            except OSError:
+                continue
+    return None
+
+
+def restart_reason(params, changed_paths, status):
+    if params['restart']:
+        return 'asked for (restart)'
+    if changed_paths:
+        return '%s changed' % ', '.join(changed_paths)
+    if params['restart_for_paths']:
+        started = active_since(status)
+        newer = changed_since(params['restart_for_paths'], started) if started else None
+        if newer:
+            return '%s changed after the service started' % newer
+    return None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -226,6 +237,7 @@ def main():
             enabled=dict(type='bool'),
             state=dict(type='str', choices=['started', 'stopped'], default='started'),
             restart=dict(type='bool', default=False),
+            restart_for_paths=dict(type='list', elements='path', default=[]),
             daemon_reload=dict(type='bool', default=False),
             directories=dict(type='list', elements='dict', default=[], options=DIRECTORY_SPEC),
             files=dict(type='list', elements='dict', default=[], options=FILE_SPEC),
@@ -237,7 +249,7 @@ def main():
     service = Service(module, params['name'])
     work = put_in_place(module, params['directories'], params['files'], params['lines'])
     result = dict(changed_paths=work.changed_paths, backup_files=work.backup_files,
-                  action=None, enabled_changed=False, daemon_reloaded=False)
+                  action=None, restart_reason=None, enabled_changed=False, daemon_reloaded=False)
     if module._diff:
         result['diff'] = work.diffs
 
@@ -263,8 +275,9 @@ def main():
     running = status.get('ActiveState') in RUNNING
     if params['state'] == 'started' and not running:
         result['action'] = 'started'
-    elif params['state'] == 'started' and (work.changed_paths or params['restart']):
-        result['action'] = 'restarted'
+    elif params['state'] == 'started':
+        result['restart_reason'] = restart_reason(params, work.changed_paths, status)
+        result['action'] = 'restarted' if result['restart_reason'] else None
     elif params['state'] == 'stopped' and running:
         result['action'] = 'stopped'
     if result['action'] and not module.check_mode:

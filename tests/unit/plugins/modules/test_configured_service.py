@@ -11,6 +11,7 @@ __metaclass__ = type
 import grp
 import os
 import pwd
+import time
 
 import pytest
 
@@ -178,3 +179,60 @@ def test_a_failing_systemctl_fails_with_its_message(run, systemd):
     result = run(files=settings())
     assert result['failed'] and 'systemctl restart -- redis-server failed' in result['msg']
     assert 'Job for redis-server.service failed.' in result['msg']
+
+
+def test_active_since_takes_systemds_monotonic_time_to_the_wall_clock():
+    ten_seconds_ago = int((time.monotonic() - 10) * 1e6)
+    since = configured_service.active_since({'ActiveEnterTimestampMonotonic': str(ten_seconds_ago)})
+    assert abs(since - (time.time() - 10)) < 0.5
+    assert configured_service.active_since({'ActiveEnterTimestampMonotonic': '0'}) is None  # never active
+    assert configured_service.active_since({}) is None
+
+
+@pytest.fixture
+def modules(tmp_path):
+    path = tmp_path / 'modules'
+    path.mkdir()
+    (path / 'python3.11.unit.so').write_text('module')
+    return path
+
+
+def started_at(monkeypatch, when):
+    monkeypatch.setattr(configured_service, 'active_since', lambda status: when)
+
+
+def test_a_module_installed_after_the_start_restarts_the_service(run, systemd, modules, monkeypatch):
+    started_at(monkeypatch, time.time() - 60)
+    result = run(restart_for_paths=[str(modules)])
+    assert result['action'] == 'restarted' and systemd.acts == ['restart']
+    assert 'modules changed after the service started' in result['restart_reason']
+
+
+def test_a_service_started_after_its_program_changed_is_left_running(run, systemd, modules, monkeypatch):
+    """The package's own scripts restarted it after the upgrade: no second restart."""
+    started_at(monkeypatch, time.time() + 60)
+    result = run(restart_for_paths=[str(modules)])
+    assert result['changed'] is False and result['action'] is None and systemd.acts == []
+
+
+def test_a_removed_module_counts_through_its_directory(run, systemd, modules, monkeypatch):
+    time.sleep(0.05)
+    started_at(monkeypatch, time.time())  # after the module was installed, before it was removed
+    time.sleep(0.05)
+    (modules / 'python3.11.unit.so').unlink()
+    result = run(restart_for_paths=[str(modules)])
+    assert result['restart_reason'] == '%s changed after the service started' % modules
+
+
+def test_an_unreadable_start_restarts_nothing(run, systemd, modules, monkeypatch):
+    started_at(monkeypatch, None)
+    assert run(restart_for_paths=[str(modules)])['action'] is None
+
+
+def test_systemds_own_answer_decides(run, systemd, modules):
+    """No stand-in for the clock: what `systemctl show` says, against the module file just written."""
+    systemd.state['ActiveEnterTimestampMonotonic'] = str(int((time.monotonic() - 60) * 1e6))
+    assert run(restart_for_paths=[str(modules)])['action'] == 'restarted'
+    systemd.calls[:] = []
+    systemd.state['ActiveEnterTimestampMonotonic'] = str(int((time.monotonic() + 1) * 1e6))
+    assert run(restart_for_paths=[str(modules)])['action'] is None and systemd.acts == []
