@@ -46,10 +46,10 @@ options:
     default: false
   restart_for_paths:
     description:
-      - The program and what it loads (files, or directories whose entries count too): a running
+      - The program and what it loads (files, or directories whose entries count too). A running
         service is restarted when one of them was installed, replaced or removed after it started
-        (an inode change time later than the moment systemd last saw it become active), as when a package
-        upgrade or a new plugin package did not restart it itself.
+        (an inode change time later than the moment systemd last saw it become active), as when a
+        package upgrade or a new plugin package did not restart it itself.
       - Read on the host, so a restart a failed run left due still happens on the next run.
     type: list
     elements: path
