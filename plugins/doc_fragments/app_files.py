@@ -45,9 +45,14 @@ options:
         type: path
         required: true
       content:
-        description: The whole content of the file.
+        description: The whole content of the file (or O(files[].secret_content)).
         type: str
-        required: true
+      secret_content:
+        description:
+          - The whole content of a file that holds a secret, instead of O(files[].content). It is
+            never shown, neither in the diff nor in the module's output (masked as Ansible masks
+            a password), so the task needs no C(no_log) and still shows what it did.
+        type: str
       owner:
         description: Owner (user name).
         type: str

@@ -23,7 +23,17 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 # The argument specs of an entry of `directories` and of `files`.
 DIRECTORY_SPEC = dict(path=dict(type='path', required=True), owner=dict(type='str', default='root'),
                       group=dict(type='str', default='root'), mode=dict(type='raw', required=True))
-FILE_SPEC = dict(DIRECTORY_SPEC, content=dict(type='str', required=True), backup=dict(type='bool', default=False))
+FILE_SPEC = dict(DIRECTORY_SPEC, content=dict(type='str'), secret_content=dict(type='str', no_log=True),
+                 backup=dict(type='bool', default=False))
+
+
+def files_option():
+    """The `files` option: a list of FILE_SPEC entries, each with content or secret_content."""
+    return dict(type='list', elements='dict', default=[], options=FILE_SPEC,
+                mutually_exclusive=[('content', 'secret_content')],
+                required_one_of=[('content', 'secret_content')])
+
+
 LINE_SPEC = dict(path=dict(type='path', required=True), line=dict(type='str', required=True))
 
 
@@ -92,7 +102,8 @@ class AppFiles(object):
     def file(self, entry):
         path = entry['path']
         wanted = self.ids(entry)
-        content = to_bytes(entry['content'], errors='surrogate_or_strict')
+        secret = entry.get('secret_content') is not None
+        content = to_bytes(entry['secret_content'] if secret else entry['content'], errors='surrogate_or_strict')
         try:
             st = os.lstat(path)
         except OSError:
@@ -109,6 +120,9 @@ class AppFiles(object):
         after = to_text(content, errors='surrogate_or_replace')
         if current == content:
             before, after = 'file %s\n' % self.describe(st), 'file %s\n' % self.describe_ids(wanted)
+        elif secret:
+            before = '' if current is None else '(secret content, not shown)\n'
+            after = '(new secret content, not shown)\n'
         self.note(path, before, after)
         if self.module.check_mode:
             return
@@ -124,7 +138,8 @@ class AppFiles(object):
 
     def line(self, entry):
         """Adds entry['line'] at the end of an existing file that does not have it."""
-        path, line = entry['path'], to_bytes(entry['line'].rstrip('\n'), errors='surrogate_or_strict')
+        # Through a link to its target, as lineinfile writes: the link stays a link.
+        path, line = os.path.realpath(entry['path']), to_bytes(entry['line'].rstrip('\n'), errors='surrogate_or_strict')
         try:
             st = os.stat(path)
             with open(path, 'rb') as handle:

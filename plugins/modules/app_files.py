@@ -35,7 +35,7 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - For a secret, set C(no_log) on the task, since the diff holds the content.
+  - A file that holds a secret takes O(files[].secret_content), never shown; with O(files[].content) the diff holds the content.
 '''
 
 EXAMPLES = r'''
@@ -68,14 +68,14 @@ backup_files:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.unitchannels.deploy.plugins.module_utils.app_files import DIRECTORY_SPEC, FILE_SPEC, put_in_place
+from ansible_collections.unitchannels.deploy.plugins.module_utils.app_files import DIRECTORY_SPEC, files_option, put_in_place
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             directories=dict(type='list', elements='dict', default=[], options=DIRECTORY_SPEC),
-            files=dict(type='list', elements='dict', default=[], options=FILE_SPEC),
+            files=files_option(),
         ),
         supports_check_mode=True,
     )

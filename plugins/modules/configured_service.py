@@ -86,7 +86,7 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - For secrets in O(files), set C(no_log) on the task, since the diff holds the content.
+  - A file that holds a secret takes O(files[].secret_content), never shown; with O(files[].content) the diff holds the content.
   - A service that does not exist fails the module, except in check mode, where its package may
     not be installed yet and the action is reported as a change.
 '''
@@ -154,11 +154,12 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.unitchannels.deploy.plugins.module_utils.app_files import (
-    DIRECTORY_SPEC, FILE_SPEC, LINE_SPEC, put_in_place)
+    DIRECTORY_SPEC, LINE_SPEC, files_option, put_in_place)
 
 RUNNING = ('active', 'activating', 'reloading')
-# States of `systemctl show -p UnitFileState` in which the service starts at boot.
-ENABLED = ('enabled', 'enabled-runtime', 'alias', 'static', 'indirect', 'generated')
+# The states of `systemctl show -p UnitFileState` that `systemctl enable` and `disable` switch
+# between; the others (static, indirect, generated, alias) are not the service's own to change.
+SWITCHABLE = {'enabled': True, 'enabled-runtime': True, 'disabled': False}
 SYSTEMD_PATHS = ('/etc/systemd/', '/run/systemd/system/')
 
 
@@ -240,7 +241,7 @@ def main():
             restart_for_paths=dict(type='list', elements='path', default=[]),
             daemon_reload=dict(type='bool', default=False),
             directories=dict(type='list', elements='dict', default=[], options=DIRECTORY_SPEC),
-            files=dict(type='list', elements='dict', default=[], options=FILE_SPEC),
+            files=files_option(),
             lines=dict(type='list', elements='dict', default=[], options=LINE_SPEC),
         ),
         supports_check_mode=True,
@@ -262,12 +263,13 @@ def main():
     result['status'] = status
     if status.get('LoadState') != 'loaded':
         if not module.check_mode:
-            module.fail_json(msg='the service %s is %s: install its package first' % (params['name'], status.get('LoadState') or 'unknown'),
+            hint = 'unmask it first' if status.get('LoadState') == 'masked' else 'install its package first'
+            module.fail_json(msg='the service %s is %s: %s' % (params['name'], status.get('LoadState') or 'unknown', hint),
                              **result)
         module.warn('the service %s is %s; in a real run it must exist by then' % (params['name'], status.get('LoadState')))
 
-    is_enabled = status.get('UnitFileState') in ENABLED
-    if params['enabled'] is not None and params['enabled'] != is_enabled:
+    is_enabled = SWITCHABLE.get(status.get('UnitFileState'))
+    if params['enabled'] is not None and is_enabled is not None and params['enabled'] != is_enabled:
         result['enabled_changed'] = True
         if not module.check_mode:
             service.run('enable' if params['enabled'] else 'disable', '--', params['name'])

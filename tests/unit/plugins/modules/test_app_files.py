@@ -144,3 +144,20 @@ def test_backup_only_when_the_content_is_replaced(run, tmp_path):
     checked = run(check_mode=True, files=[dict(entry, content='other\n')])
     assert first['backup_files'] == {} and again['backup_files'] == {} and checked['backup_files'] == {}
     assert sorted(os.listdir(str(tmp_path))) == ['secrets.json']
+
+
+def test_secret_content_is_written_but_never_shown(run, tmp_path):
+    secret = 'requirepass s3cr3t-value-0123456789\n'
+    result = run(files=[{'path': 'local.conf', 'secret_content': secret, 'mode': '0640'}])
+    assert not result['failed'] and (tmp_path / 'local.conf').read_text() == secret
+    assert result['diff'][0]['after'] == '(new secret content, not shown)\n'
+    assert 's3cr3t' not in repr(result)
+    result = run(files=[{'path': 'local.conf', 'secret_content': 'requirepass other\n', 'mode': '0640'}])
+    assert result['diff'][0]['before'] == '(secret content, not shown)\n' and 'other' not in repr(result['diff'])
+
+
+def test_a_file_takes_content_or_secret_content(run):
+    both = run(files=[{'path': 'a', 'content': 'a', 'secret_content': 'b', 'mode': '0644'}])
+    assert both['failed'] and 'mutually exclusive' in both['msg']
+    neither = run(files=[{'path': 'a', 'mode': '0644'}])
+    assert neither['failed'] and 'one of the following is required' in neither['msg']

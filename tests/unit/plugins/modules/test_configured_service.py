@@ -236,3 +236,23 @@ def test_systemds_own_answer_decides(run, systemd, modules):
     systemd.calls[:] = []
     systemd.state['ActiveEnterTimestampMonotonic'] = str(int((time.monotonic() + 1) * 1e6))
     assert run(restart_for_paths=[str(modules)])['action'] is None and systemd.acts == []
+
+
+def test_boot_start_of_a_static_service_is_left_alone(run, systemd):
+    systemd.state['UnitFileState'] = 'static'
+    assert run(enabled=False)['changed'] is False and systemd.acts == []
+    assert run(enabled=True)['changed'] is False and systemd.acts == []
+
+
+def test_a_masked_service_fails_saying_so(run, systemd):
+    systemd.state.update(LoadState='masked', ActiveState='inactive', UnitFileState='masked')
+    result = run()
+    assert result['failed'] and 'redis-server is masked: unmask it first' in result['msg']
+
+
+def test_a_line_goes_through_a_link_to_its_target(run, systemd, tmp_path):
+    (tmp_path / 'real.conf').write_text('port 6379\n')
+    os.symlink('real.conf', str(tmp_path / 'main.conf'))
+    run(lines=[{'path': 'main.conf', 'line': 'include local.conf'}])
+    assert os.path.islink(str(tmp_path / 'main.conf'))
+    assert (tmp_path / 'real.conf').read_text() == 'port 6379\ninclude local.conf\n'
