@@ -138,6 +138,13 @@ secrets_backups:
   type: list
   elements: str
   sample: [/srv/chat/shared/secrets.json.2291.2026-12-02@07:30:11~]
+cpus:
+  description:
+    - The number of CPUs the host has online (what the C(processor_vcpus) fact counts), read
+      here so that a role sizing its processes needs no hardware facts.
+  returned: always
+  type: int
+  sample: 2
 unit:
   description:
     - With O(unit), what M(unitchannels.deploy.unit_info) returns (C(version), C(control),
@@ -264,6 +271,7 @@ def main():
         user=account(module.params['user']),
         secrets_backups=backups(module.params['secrets_file']),
         paths_exist=dict((path, os.path.lexists(path)) for path in module.params['paths']),
+        cpus=os.cpu_count() or 1,
         unit=read_unit(module, module.params['unitd']) if module.params['unit'] else {},
     )
 

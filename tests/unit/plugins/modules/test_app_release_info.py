@@ -136,6 +136,12 @@ def test_whether_further_paths_exist(read, tmp_path):
     assert result['paths_exist'] == {str(hook): True, str(broken): True, str(tmp_path / 'absent'): False}
 
 
+def test_the_cpus_online_as_the_processor_vcpus_fact_counts_them(read, tmp_path):
+    with open('/proc/cpuinfo') as cpuinfo:
+        processors = sum(1 for line in cpuinfo if line.split(':')[0].strip() == 'processor')
+    assert read(root=str(tmp_path))['cpus'] == processors
+
+
 def test_what_unit_runs_in_the_same_call(read, fake, unit_args, recorded):
     fake.config = recorded.djangochannels_config
     result = read(unit=True, **unit_args)
