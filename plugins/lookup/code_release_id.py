@@ -10,17 +10,19 @@ DOCUMENTATION = r'''
 name: code_release_id
 version_added: 0.2.0
 author: unitchannels maintainers (@unitchannels)
-short_description: Name a release after the code in a directory on the controller
+short_description: Name a release after the code in a directory or an archive on the controller
 description:
   - Returns, for each directory, the name the P(unitchannels.deploy.release_id#filter) filter gives
     the files M(ansible.builtin.find) lists there (C(recurse), C(hidden), C(get_checksum) and
     O(excludes) matched against each file's name), that is 12 hex digits, the SHA-1 of the sorted
     C(relative/path:sha1) lines of its regular files.
+  - For a file (an archive of the code), the first 12 hex digits of its SHA-1, as
+    M(ansible.builtin.stat) gives it with C(checksum_algorithm=sha1).
   - Read in the controller's own process, where the find module is a module run (a process, a
     second of a run) for the same answer.
 options:
   _terms:
-    description: Directories on the controller.
+    description: Directories or archives on the controller.
     type: list
     elements: path
     required: true
@@ -35,11 +37,15 @@ EXAMPLES = r'''
 - name: Name the release after the code
   ansible.builtin.set_fact:
     release: "{{ lookup('unitchannels.deploy.code_release_id', '/srv/src/mysite', excludes=['__pycache__', '*.pyc', '.git']) }}"
+
+- name: Name the release after an archive of the code
+  ansible.builtin.set_fact:
+    release: "{{ lookup('unitchannels.deploy.code_release_id', '/srv/dist/mysite-1.4.tar.gz') }}"
 '''
 
 RETURN = r'''
 _raw:
-  description: One name (12 hex digits) per directory.
+  description: One name (12 hex digits) per directory or archive.
   type: list
   elements: str
 '''
@@ -83,10 +89,10 @@ class LookupModule(LookupBase):
         names = []
         for term in terms:
             root = os.path.expanduser(os.path.expandvars(term))
-            if not os.path.isdir(root):
-                raise AnsibleLookupError('code_release_id: %s is not a directory on the controller' % term)
+            if not os.path.isdir(root) and not os.path.isfile(root):
+                raise AnsibleLookupError('code_release_id: %s is neither a directory nor a file on the controller' % term)
             try:
-                names.append(release_id(code_files(root, excludes), root))
+                names.append(release_id(code_files(root, excludes), root) if os.path.isdir(root) else sha1_of(root)[:12])
             except OSError as e:
                 raise AnsibleLookupError('code_release_id: cannot read the code in %s: %s' % (term, e))
         return names

@@ -2,7 +2,8 @@
 # Copyright: unitchannels maintainers
 # Apache License 2.0 (see LICENSE)
 
-"""code_release_id: the release name of a directory, the same as find + the release_id filter gave."""
+"""code_release_id: the release name of a directory, the same as find + the release_id filter gave;
+of an archive, the SHA-1 stat gave (the name a release from an archive had before)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,7 +14,7 @@ import os
 import pytest
 
 from ansible.errors import AnsibleLookupError
-from ansible.modules import find
+from ansible.modules import find, stat
 from ansible_collections.unitchannels.deploy.plugins.filter.release_ids import release_id
 from ansible_collections.unitchannels.deploy.plugins.lookup import code_release_id
 
@@ -55,6 +56,13 @@ def test_a_change_of_content_gives_another_name(code):
     assert lookup(str(code), excludes=EXCLUDES) != before
 
 
+def test_an_archive_is_named_after_its_sha1_as_stat_gives_it(tmp_path, run_module):
+    archive = tmp_path / 'mysite-1.4.tar.gz'
+    archive.write_bytes(b'\x1f\x8b' + os.urandom(4096))
+    stated = run_module(stat, dict(path=str(archive), checksum_algorithm='sha1'))
+    assert lookup(str(archive), excludes=EXCLUDES) == [stated['stat']['checksum'][:12]]
+
+
 def test_a_missing_directory_is_named(tmp_path):
-    with pytest.raises(AnsibleLookupError, match='no-such-dir is not a directory on the controller'):
+    with pytest.raises(AnsibleLookupError, match='no-such-dir is neither a directory nor a file on the controller'):
         lookup(str(tmp_path / 'no-such-dir'), excludes=EXCLUDES)
