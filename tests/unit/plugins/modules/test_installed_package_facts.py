@@ -2,7 +2,8 @@
 # Copyright: unitchannels maintainers
 # Apache License 2.0 (see LICENSE)
 
-"""installed_package_facts: the installed packages in package_facts' form, from dpkg-query or rpm."""
+"""installed_package_facts: the installed packages in package_facts' form, from dpkg-query or rpm;
+with distribution, the platform facts as setup gives them, in the same run."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,7 +11,10 @@ __metaclass__ = type
 
 import pytest
 
+import json
+
 from ansible.module_utils import basic
+from ansible.module_utils.facts import ansible_collector, default_collectors
 from ansible_collections.unitchannels.deploy.plugins.modules import installed_package_facts
 
 DPKG = ('unit\t1.34.2-1~bookworm\tinstalled\n'
@@ -66,3 +70,36 @@ def test_a_failing_tool_fails_with_its_message(run_module, host):
     host(['dpkg-query'], rc=2, err='dpkg-query: error: parsing file /var/lib/dpkg/status\n')
     result = run_module(installed_package_facts, {})
     assert result['failed'] and 'dpkg-query failed (rc 2): dpkg-query: error: parsing file' in result['msg']
+
+
+def test_without_distribution_only_the_packages_are_set(run_module, host):
+    host(['dpkg-query'], out=DPKG)
+    assert list(run_module(installed_package_facts, {})['ansible_facts']) == ['packages']
+
+
+def setup_gives(monkeypatch, subsets):
+    """What the setup module gives for these subsets (its collectors, as setup runs them)."""
+    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': {}}).encode('utf-8'))
+    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
+    collector = ansible_collector.get_ansible_collector(
+        all_collector_classes=default_collectors.collectors, gather_subset=['!all', '!min'] + subsets,
+        gather_timeout=10, filter_spec='*')
+    return collector.collect(module=basic.AnsibleModule(argument_spec={}))
+
+
+def test_distribution_sets_what_setup_gives_for_the_distribution_and_python(run_module, host, monkeypatch):
+    wanted = setup_gives(monkeypatch, ['distribution', 'python'])
+    wanted = dict((key, value) for key, value in wanted.items()
+                  if key.startswith('distribution') or key in ('os_family', 'python'))
+    assert wanted['os_family'] and wanted['distribution_major_version'] and wanted['python']['version']['major'] == 3
+    host(['dpkg-query'], out=DPKG)
+    facts = run_module(installed_package_facts, dict(distribution=True), check_mode=True)['ansible_facts']
+    assert sorted(facts['packages']) == ['libc6', 'unit']
+    assert dict((key, facts[key]) for key in wanted) == wanted
+
+
+def test_distribution_is_set_even_where_no_package_tool_answers(run_module, host):
+    host([])
+    result = run_module(installed_package_facts, dict(distribution=True))
+    assert 'packages' not in result['ansible_facts'] and result['ansible_facts']['os_family']
+    assert 'neither dpkg-query nor rpm' in result['msg']
