@@ -36,6 +36,7 @@ ALLOWED = [
     "playbooks/*.yml",
     # plugins
     "plugins/modules/*.py",
+    "plugins/action/*.py",
     "plugins/module_utils/*.py",
     "plugins/doc_fragments/*.py",
     "plugins/filter/*.py",

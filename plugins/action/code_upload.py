@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""code_upload: pack a directory in the controller's process, send it, unpack it on the host."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import fnmatch
+import os
+import tarfile
+import tempfile
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+ARGUMENT_SPEC = dict(
+    src=dict(type='path', required=True),
+    dest=dict(type='path', required=True),
+    excludes=dict(type='list', elements='str', default=[]),
+    owner=dict(type='str'),
+    group=dict(type='str'),
+    mode=dict(type='raw'),
+)
+
+
+def pack(src, excludes, fileobj):
+    """Write src's content (paths relative to it) as a gzipped tar to fileobj; return the file count.
+
+    A name that matches one of excludes is left out, a directory with all it holds. Links are
+    kept as links.
+    """
+    count = 0
+    with tarfile.open(fileobj=fileobj, mode='w:gz') as archive:
+        for top, dirs, names in os.walk(src):
+            dirs[:] = sorted(d for d in dirs if not any(fnmatch.fnmatch(d, p) for p in excludes))
+            for name in sorted(dirs) + sorted(names):
+                if name in names and any(fnmatch.fnmatch(name, p) for p in excludes):
+                    continue
+                path = os.path.join(top, name)
+                archive.add(path, arcname=os.path.relpath(path, src), recursive=False)
+                count += name in names and not os.path.islink(path)
+    return count
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        if validation.error_messages:
+            raise AnsibleActionFail('code_upload: %s' % '; '.join(validation.error_messages))
+        args = validation.validated_parameters
+        src = os.path.expanduser(args['src'])
+        if not os.path.isdir(src):
+            raise AnsibleActionFail('code_upload: %s is not a directory on the controller' % args['src'])
+        if self._task.check_mode:
+            result.update(changed=True, msg='would send %s and unpack it into %s' % (src, args['dest']))
+            return result
+
+        handle, local = tempfile.mkstemp(suffix='.tar.gz', prefix='code_upload-')
+        try:
+            with os.fdopen(handle, 'wb') as fileobj:
+                try:
+                    count = pack(src, args['excludes'], fileobj)
+                except (OSError, tarfile.TarError) as e:
+                    raise AnsibleActionFail('code_upload: cannot pack %s: %s' % (src, e))
+            remote = self._connection._shell.join_path(self._connection._shell.tmpdir, 'code.tar.gz')
+            self._transfer_file(local, remote)
+            # Readable by the become user, when it is not the connection's.
+            self._fixup_perms2((self._connection._shell.tmpdir, remote))
+            unarchive_args = dict(src=remote, remote_src=True, dest=args['dest'])
+            for key in ('owner', 'group', 'mode'):
+                if args[key] is not None:
+                    unarchive_args[key] = args[key]
+            result.update(self._execute_module(module_name='ansible.legacy.unarchive', module_args=unarchive_args,
+                                               task_vars=task_vars))
+            result['files_sent'] = count
+            return result
+        finally:
+            os.unlink(local)
+            self._remove_tmp_path(self._connection._shell.tmpdir)

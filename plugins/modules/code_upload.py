@@ -1,0 +1,102 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+# The documentation of the action plugin of the same name (plugins/action/code_upload.py), which
+# does the work: it packs on the controller and runs ansible.builtin.unarchive on the host.
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+DOCUMENTATION = r'''
+---
+module: code_upload
+short_description: Put a directory of the controller into a directory on the host, as one archive
+description:
+  - Packs O(src) on the controller into one gzipped tar archive (in the controller's own process),
+    sends it to the host and unpacks it into O(dest) with M(ansible.builtin.unarchive), whose
+    result this returns. The archive is removed on both sides in any case.
+  - A copy of a directory (M(ansible.builtin.copy)) costs a round trip per file; packing with
+    M(community.general.archive) costs module runs on the controller and a temporary file to
+    clean up. This is one task and one module run on the host.
+version_added: 0.2.0
+author: unitchannels maintainers (@unitchannels)
+options:
+  src:
+    description: The directory on the controller whose content is put into O(dest).
+    type: path
+    required: true
+  dest:
+    description: An existing directory on the host.
+    type: path
+    required: true
+  excludes:
+    description:
+      - Shell patterns matched against the name of each file and directory under O(src); what
+        matches is left out, a directory with everything under it.
+    type: list
+    elements: str
+    default: []
+  owner:
+    description: The owner of everything unpacked (M(ansible.builtin.unarchive)'s O(ansible.builtin.unarchive#module:owner)).
+    type: str
+  group:
+    description: The group of everything unpacked.
+    type: str
+  mode:
+    description: The mode of everything unpacked, as M(ansible.builtin.unarchive) takes it.
+    type: raw
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.files
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: partial
+    details: Reports a change and sends nothing (what the archive would change is not worked out).
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  safe_file_operations:
+    support: none
+    description: Unpacks in place, as M(ansible.builtin.unarchive) does.
+  vault:
+    support: none
+    description: The directory is packed as it is on the controller.
+seealso:
+  - module: ansible.builtin.unarchive
+'''
+
+EXAMPLES = r'''
+- name: Put the code of the release in place
+  unitchannels.deploy.code_upload:
+    src: /home/me/src/mysite
+    dest: /srv/mysite/releases/3f2a9c1d0b7e
+    excludes: [__pycache__, "*.pyc", .git]
+    owner: root
+    group: root
+    mode: u=rwX,g=rX,o=rX
+'''
+
+RETURN = r'''
+files_sent:
+  description: How many files the archive held.
+  returned: success
+  type: int
+  sample: 42
+dest:
+  description: O(dest), as M(ansible.builtin.unarchive) returns it (with the rest of its result).
+  returned: success
+  type: str
+  sample: /srv/mysite/releases/3f2a9c1d0b7e
+'''
