@@ -19,7 +19,7 @@ from ansible.plugins.action import ActionBase
 
 ARGUMENT_SPEC = dict(
     src=dict(type='path', required=True),
-    dest=dict(type='path', required=True),
+    dest=dict(type='str', required=True),  # the host's path: nothing of the controller's expanded in it
     excludes=dict(type='list', elements='str', default=[]),
     owner=dict(type='str'),
     group=dict(type='str'),

@@ -78,6 +78,9 @@ def main():
             files=files_option(),
         ),
         supports_check_mode=True,
+        # Never the arguments in the host's log: Ansible masks a no_log suboption there only where
+        # its value appears whole, and the list of files is logged as one string.
+        no_log=True,
     )
     work = put_in_place(module, module.params['directories'], module.params['files'])
     result = dict(changed=bool(work.changed_paths), changed_paths=work.changed_paths, backup_files=work.backup_files)

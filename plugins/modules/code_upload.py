@@ -30,8 +30,8 @@ options:
     type: path
     required: true
   dest:
-    description: An existing directory on the host.
-    type: path
+    description: An existing directory on the host (an absolute path).
+    type: str
     required: true
   excludes:
     description:

@@ -245,6 +245,8 @@ def main():
             lines=dict(type='list', elements='dict', default=[], options=LINE_SPEC),
         ),
         supports_check_mode=True,
+        # Never the arguments in the host's log (secret_content): see app_files.
+        no_log=True,
     )
     params = module.params
     service = Service(module, params['name'])

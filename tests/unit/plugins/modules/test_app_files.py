@@ -156,6 +156,13 @@ def test_secret_content_is_written_but_never_shown(run, tmp_path):
     assert result['diff'][0]['before'] == '(secret content, not shown)\n' and 'other' not in repr(result['diff'])
 
 
+def test_the_host_log_never_gets_the_arguments(run, monkeypatch):
+    logged = []
+    monkeypatch.setattr(app_files.AnsibleModule, 'log', lambda self, msg, log_args=None: logged.append(msg))
+    run(files=[{'path': 'local.conf', 'secret_content': 'requirepass s3cr3t-value\nmaxmemory 1gb\n', 'mode': '0640'}])
+    assert not any('s3cr3t' in msg for msg in logged), logged
+
+
 def test_a_file_takes_content_or_secret_content(run):
     both = run(files=[{'path': 'a', 'content': 'a', 'secret_content': 'b', 'mode': '0644'}])
     assert both['failed'] and 'mutually exclusive' in both['msg']

@@ -94,6 +94,13 @@ def test_new_settings_restart_the_running_service_after_writing_them(run, system
     assert result['diff'][0]['after'] == 'maxmemory 128mb\n'
 
 
+def test_the_host_log_never_gets_a_secret_setting(run, systemd, monkeypatch):
+    logged = []
+    monkeypatch.setattr(basic.AnsibleModule, 'log', lambda self, msg, log_args=None: logged.append(msg))
+    result = run(files=[{'path': 'local.conf', 'secret_content': 'requirepass s3cr3t-value\nmaxmemory 64mb\n'}])
+    assert result['changed'] is True and not any('s3cr3t' in msg for msg in logged), logged
+
+
 def test_a_stopped_service_is_started_not_restarted(run, systemd):
     systemd.state['ActiveState'] = 'failed'
     result = run(files=settings())
