@@ -75,11 +75,11 @@ class ActionModule(ActionBase):
             self._transfer_file(local, remote)
             # Readable by the become user, when it is not the connection's.
             self._fixup_perms2((self._connection._shell.tmpdir, remote))
-            unarchive_args = dict(src=remote, remote_src=True, dest=args['dest'])
+            unpack_args = dict(src=remote, dest=args['dest'])
             for key in ('owner', 'group', 'mode'):
                 if args[key] is not None:
-                    unarchive_args[key] = args[key]
-            result.update(self._execute_module(module_name='ansible.legacy.unarchive', module_args=unarchive_args,
+                    unpack_args[key] = args[key]
+            result.update(self._execute_module(module_name='unitchannels.deploy.code_unpack', module_args=unpack_args,
                                                task_vars=task_vars))
             result['files_sent'] = count
             return result

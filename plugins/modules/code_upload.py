@@ -5,7 +5,7 @@
 # Apache License 2.0 (see LICENSE)
 
 # The documentation of the action plugin of the same name (plugins/action/code_upload.py), which
-# does the work: it packs on the controller and runs ansible.builtin.unarchive on the host.
+# does the work: it packs on the controller and runs unitchannels.deploy.code_unpack on the host.
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -17,8 +17,8 @@ module: code_upload
 short_description: Put a directory of the controller into a directory on the host, as one archive
 description:
   - Packs O(src) on the controller into one gzipped tar archive (in the controller's own process),
-    sends it to the host and unpacks it into O(dest) with M(ansible.builtin.unarchive), whose
-    result this returns. The archive is removed on both sides in any case.
+    sends it to the host and unpacks it into O(dest), which it creates, with
+    M(unitchannels.deploy.code_unpack), whose result this returns. The archive is removed on both sides in any case.
   - A copy of a directory (M(ansible.builtin.copy)) costs a round trip per file; packing with
     M(community.general.archive) costs module runs on the controller and a temporary file to
     clean up. This is one task and one module run on the host.
@@ -30,7 +30,7 @@ options:
     type: path
     required: true
   dest:
-    description: An existing directory on the host (an absolute path).
+    description: The directory on the host (an absolute path), created with its missing parents when it does not exist.
     type: str
     required: true
   excludes:
@@ -41,13 +41,13 @@ options:
     elements: str
     default: []
   owner:
-    description: The owner of everything unpacked (M(ansible.builtin.unarchive)'s O(ansible.builtin.unarchive#module:owner)).
+    description: The owner of O(dest) and of everything unpacked.
     type: str
   group:
     description: The group of everything unpacked.
     type: str
   mode:
-    description: The mode of everything unpacked, as M(ansible.builtin.unarchive) takes it.
+    description: The mode of O(dest) and of everything unpacked, octal or symbolic (V(u=rwX,g=rX,o=rX)), as M(unitchannels.deploy.code_unpack) takes it.
     type: raw
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -69,12 +69,12 @@ attributes:
     platforms: posix
   safe_file_operations:
     support: none
-    description: Unpacks in place, as M(ansible.builtin.unarchive) does.
+    description: Unpacks in place, as M(ansible.builtin.unarchive) does (meant for a new directory).
   vault:
     support: none
     description: The directory is packed as it is on the controller.
 seealso:
-  - module: ansible.builtin.unarchive
+  - module: unitchannels.deploy.code_unpack
 '''
 
 EXAMPLES = r'''
@@ -95,7 +95,7 @@ files_sent:
   type: int
   sample: 42
 dest:
-  description: O(dest), as M(ansible.builtin.unarchive) returns it (with the rest of its result).
+  description: O(dest), as M(unitchannels.deploy.code_unpack) returns it (with the rest of its result).
   returned: success
   type: str
   sample: /srv/mysite/releases/3f2a9c1d0b7e

@@ -58,6 +58,18 @@ options:
     description: Make systemd reload its units before acting, even when no changed path is under C(/etc/systemd/).
     type: bool
     default: false
+  wait_for:
+    description:
+      - Where the running service accepts connections, C(unix:/PATH) or C(HOST:PORT) (an IPv6
+        address in brackets), the syntax of NGINX Unit's C(--control). With O(state=started) the
+        module returns only once a connection there succeeds, so what comes next can talk to the
+        service; when none does within O(wait_timeout) seconds it fails with the end of the
+        service's journal.
+    type: str
+  wait_timeout:
+    description: How long O(wait_for) waits, in seconds.
+    type: int
+    default: 30
   lines:
     description:
       - Lines that files written by others (a package's main configuration) must hold. Each is
@@ -80,7 +92,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reports what would change (paths with their diff, the service action); nothing is written or run.
+    details: Reports what would change (paths with their diff, the service action); nothing is written or run, and O(wait_for) is not waited for.
   diff_mode:
     support: full
   platform:
@@ -142,6 +154,11 @@ daemon_reloaded:
   description: Whether systemd reloaded (or would reload) its units.
   returned: always
   type: bool
+waited:
+  description: Seconds it took until O(wait_for) accepted a connection (0 when it did at once).
+  returned: when O(wait_for) was waited for
+  type: float
+  sample: 0.4
 status:
   description: The service's states as systemd gave them before acting.
   returned: always
@@ -150,6 +167,7 @@ status:
 '''
 
 import os
+import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -231,6 +249,43 @@ def restart_reason(params, changed_paths, status):
     return None
 
 
+def endpoint(address):
+    """(family, address) of unix:/PATH or HOST:PORT ([IPv6]:PORT), or None when it is neither."""
+    if address.startswith('unix:'):
+        return (socket.AF_UNIX, address[len('unix:'):]) if address[len('unix:'):].startswith('/') else None
+    host, sep, port = address.rpartition(':')
+    if not sep or not port.isdigit() or not host:
+        return None
+    if host.startswith('[') and host.endswith(']'):
+        return socket.AF_INET6, (host[1:-1], int(port))
+    return socket.AF_INET, ('127.0.0.1' if host in ('*', '0.0.0.0') else host, int(port))  # all addresses: loopback among them
+
+
+def accepts(family, address):
+    conn = socket.socket(family, socket.SOCK_STREAM)
+    conn.settimeout(1)
+    try:
+        conn.connect(address)
+        return True
+    except (OSError, socket.error):
+        return False
+    finally:
+        conn.close()
+
+
+def wait_until_it_answers(module, service, result):
+    """Until the service accepts a connection at wait_for; fails with its journal's end after wait_timeout."""
+    family, address = endpoint(module.params['wait_for'])
+    start = time.monotonic()
+    while not accepts(family, address):
+        if time.monotonic() - start > module.params['wait_timeout']:
+            rc, out, err = module.run_command(['journalctl', '--no-pager', '-n', '15', '-u', module.params['name']])
+            module.fail_json(msg='%s runs, but nothing accepted a connection on %s within %d s. The end of its journal:\n%s' % (
+                module.params['name'], module.params['wait_for'], module.params['wait_timeout'], (out or err).strip()), **result)
+        time.sleep(0.1)
+    result['waited'] = round(time.monotonic() - start, 2)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -243,12 +298,16 @@ def main():
             directories=dict(type='list', elements='dict', default=[], options=DIRECTORY_SPEC),
             files=files_option(),
             lines=dict(type='list', elements='dict', default=[], options=LINE_SPEC),
+            wait_for=dict(type='str'),
+            wait_timeout=dict(type='int', default=30),
         ),
         supports_check_mode=True,
         # Never the arguments in the host's log (secret_content): see app_files.
         no_log=True,
     )
     params = module.params
+    if params['wait_for'] and not endpoint(params['wait_for']):
+        module.fail_json(msg='wait_for: %r is neither unix:/PATH nor HOST:PORT' % params['wait_for'])
     service = Service(module, params['name'])
     work = put_in_place(module, params['directories'], params['files'], params['lines'])
     result = dict(changed_paths=work.changed_paths, backup_files=work.backup_files,
@@ -288,6 +347,8 @@ def main():
         service.run({'started': 'start', 'restarted': 'restart', 'stopped': 'stop'}[result['action']], '--', params['name'])
 
     result['changed'] = bool(work.changed_paths or result['enabled_changed'] or result['action'] or reload_units)
+    if params['wait_for'] and params['state'] == 'started' and not module.check_mode:
+        wait_until_it_answers(module, service, result)
     module.exit_json(**result)
 
 

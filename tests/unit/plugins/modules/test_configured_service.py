@@ -11,6 +11,8 @@ __metaclass__ = type
 import grp
 import os
 import pwd
+import socket
+import threading
 import time
 
 import pytest
@@ -31,8 +33,10 @@ class FakeSystemd(object):
         self.fail = None
 
     def run_command(self, argv, **kwargs):
-        verb = argv[1]
+        verb = argv[1] if argv[0].endswith('systemctl') else argv[0]
         self.calls.append(verb)
+        if verb == 'journalctl':
+            return 0, 'unitd[81]: [alert] bind(\"unix:/run/x.sock\") failed\n', ''
         if self.fail == verb:
             return 1, '', 'Job for redis-server.service failed.\n'
         if verb == 'show':
@@ -263,3 +267,62 @@ def test_a_line_goes_through_a_link_to_its_target(run, systemd, tmp_path):
     run(lines=[{'path': 'main.conf', 'line': 'include local.conf'}])
     assert os.path.islink(str(tmp_path / 'main.conf'))
     assert (tmp_path / 'real.conf').read_text() == 'port 6379\ninclude local.conf\n'
+
+
+@pytest.fixture
+def listening(workdir):
+    """A unix socket that accepts connections, and its wait_for address."""
+    path = os.path.join(workdir, 'control.sock')
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(5)
+    yield 'unix:' + path
+    server.close()
+
+
+def test_wait_for_returns_once_the_socket_accepts(run, systemd, listening):
+    systemd.state['ActiveState'] = 'inactive'
+    result = run(wait_for=listening)
+    assert not result['failed'] and result['action'] == 'started' and result['waited'] < 1
+
+
+def test_wait_for_a_socket_that_comes_up_late(run, systemd, workdir):
+    path = os.path.join(workdir, 'late.sock')
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    timer = threading.Timer(0.5, lambda: (server.bind(path), server.listen(5)))
+    timer.start()
+    try:
+        result = run(wait_for='unix:' + path)
+    finally:
+        timer.join()
+        server.close()
+    assert not result['failed'] and 0.4 < result['waited'] < 5
+
+
+def test_wait_for_gives_up_with_the_services_journal(run, systemd, workdir):
+    result = run(wait_for='unix:' + os.path.join(workdir, 'never.sock'), wait_timeout=1)
+    assert result['failed'] and 'nothing accepted a connection on unix:' in result['msg']
+    assert result['msg'].endswith('The end of its journal:\nunitd[81]: [alert] bind("unix:/run/x.sock") failed')
+
+
+def test_wait_for_a_tcp_port(run, systemd):
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(('127.0.0.1', 0))
+    server.listen(5)
+    try:
+        result = run(wait_for='127.0.0.1:%d' % server.getsockname()[1])
+    finally:
+        server.close()
+    assert not result['failed'] and 'waited' in result
+
+
+def test_wait_for_is_not_waited_for_in_check_mode_or_when_stopping(run, systemd, workdir):
+    never = 'unix:' + os.path.join(workdir, 'never.sock')
+    assert 'waited' not in run(check_mode=True, wait_for=never, wait_timeout=1)
+    assert 'waited' not in run(state='stopped', wait_for=never, wait_timeout=1)
+
+
+@pytest.mark.parametrize('address', ['/run/x.sock', 'unix:relative.sock', 'localhost', '127.0.0.1:http'])
+def test_wait_for_that_is_no_address_fails_before_acting(run, systemd, address):
+    result = run(wait_for=address)
+    assert result['failed'] and 'is neither unix:/PATH nor HOST:PORT' in result['msg'] and systemd.acts == []
