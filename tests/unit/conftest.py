@@ -121,3 +121,22 @@ def fake(workdir, recorded):
 def unit_args(fake):
     """Connection arguments for the modules: the fake socket and its log file."""
     return dict(socket=fake.socket_path, timeout=5)
+
+
+@pytest.fixture
+def app_code(tmp_path):
+    """An app's code on the controller, with what a release leaves out (caches, .git) and keeps
+    (hidden files, an executable, a link, an empty directory)."""
+    root = tmp_path / 'mysite'
+    (root / 'chat' / '__pycache__').mkdir(parents=True)
+    (root / 'chat' / 'views.py').write_text('def index(request): pass\n')
+    (root / 'chat' / '__pycache__' / 'views.cpython-311.pyc').write_bytes(b'\0compiled')
+    (root / 'chat' / 'old.pyc').write_bytes(b'\0stale')
+    (root / '.env.example').write_text('DEBUG=0\n')
+    (root / '.git').mkdir()
+    (root / '.git' / 'HEAD').write_text('ref: refs/heads/main\n')
+    (root / 'manage.py').write_text('#!/usr/bin/env python\n')
+    os.chmod(str(root / 'manage.py'), 0o755)
+    os.symlink('manage.py', str(root / 'link.py'))
+    (root / 'static').mkdir()
+    return root

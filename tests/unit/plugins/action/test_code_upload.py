@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import io
-import os
 import tarfile
 
 import pytest
@@ -21,19 +20,8 @@ EXCLUDES = ['__pycache__', '*.pyc', '.git']
 
 
 @pytest.fixture
-def code(tmp_path):
-    root = tmp_path / 'mysite'
-    (root / 'chat' / '__pycache__').mkdir(parents=True)
-    (root / 'chat' / 'views.py').write_text('def index(request): pass\n')
-    (root / 'chat' / '__pycache__' / 'views.cpython-311.pyc').write_bytes(b'\0compiled')
-    (root / 'chat' / 'old.pyc').write_bytes(b'\0stale')
-    (root / '.git').mkdir()
-    (root / '.git' / 'HEAD').write_text('ref: refs/heads/main\n')
-    (root / 'manage.py').write_text('#!/usr/bin/env python\n')
-    os.chmod(str(root / 'manage.py'), 0o755)
-    os.symlink('manage.py', str(root / 'link.py'))
-    (root / 'static').mkdir()
-    return root
+def code(app_code):
+    return app_code
 
 
 def packed(root, excludes):
@@ -46,8 +34,8 @@ def packed(root, excludes):
 
 def test_the_content_relative_to_the_directory_without_what_is_excluded(code):
     count, members = packed(code, EXCLUDES)
-    assert sorted(members) == ['chat', 'chat/views.py', 'link.py', 'manage.py', 'static']
-    assert count == 2  # regular files: views.py and manage.py
+    assert sorted(members) == ['.env.example', 'chat', 'chat/views.py', 'link.py', 'manage.py', 'static']
+    assert count == 3  # regular files: .env.example, views.py and manage.py
 
 
 def test_modes_and_links_are_kept(code):

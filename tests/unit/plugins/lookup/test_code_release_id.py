@@ -22,17 +22,8 @@ EXCLUDES = ['__pycache__', '*.pyc', '.git']
 
 
 @pytest.fixture
-def code(tmp_path):
-    root = tmp_path / 'mysite'
-    (root / 'chat' / '__pycache__').mkdir(parents=True)
-    (root / 'chat' / 'views.py').write_text('def index(request): pass\n')
-    (root / 'chat' / '__pycache__' / 'views.cpython-311.pyc').write_bytes(b'\0compiled')
-    (root / '.env.example').write_text('DEBUG=0\n')  # hidden files count
-    (root / '.git').mkdir()
-    (root / '.git' / 'HEAD').write_text('ref: refs/heads/main\n')  # find culls names, not directories
-    (root / 'manage.py').write_text('#!/usr/bin/env python\n')
-    os.symlink('manage.py', str(root / 'link.py'))  # not a regular file: left out
-    return root
+def code(app_code):
+    return app_code  # hidden files count; find culls names, not directories; the link is no regular file
 
 
 def lookup(*terms, **options):
