@@ -34,6 +34,18 @@ def files_option():
                 required_one_of=[('content', 'secret_content')])
 
 
+def owner_ids(module, owner, group, where=None):
+    """The numeric IDs of owner and group (-1 for one not given), or a failure naming the missing one."""
+    ids = []
+    for kind, name, lookup in (('owner', owner, lambda n: pwd.getpwnam(n).pw_uid), ('group', group, lambda n: grp.getgrnam(n).gr_gid)):
+        try:
+            ids.append(lookup(name) if name else -1)
+        except KeyError:
+            what = '%s: the %s %s' % (where, kind, name) if where else 'The %s %s' % (kind, name)
+            module.fail_json(msg=what + ' does not exist on this host')
+    return tuple(ids)
+
+
 LINE_SPEC = dict(path=dict(type='path', required=True), line=dict(type='str', required=True))
 
 
@@ -46,14 +58,7 @@ class AppFiles(object):
         self.backup_files = {}
 
     def ids(self, entry):
-        try:
-            uid = pwd.getpwnam(entry['owner']).pw_uid
-        except KeyError:
-            self.module.fail_json(msg='%s: the owner %s does not exist on this host' % (entry['path'], entry['owner']))
-        try:
-            gid = grp.getgrnam(entry['group']).gr_gid
-        except KeyError:
-            self.module.fail_json(msg='%s: the group %s does not exist on this host' % (entry['path'], entry['group']))
+        uid, gid = owner_ids(self.module, entry['owner'], entry['group'], entry['path'])
         mode = entry['mode']
         try:
             # YAML reads 0644 unquoted as the number 420: that is the mode already.

@@ -129,32 +129,15 @@ stdout:
   type: str
 '''
 
-import grp
 import os
-import pwd
 import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.unitchannels.deploy.plugins.module_utils.app_files import owner_ids
 
 # What a failure message keeps of a command's output: its end, where pip says what went wrong.
 OUTPUT_TAIL = 3000
-
-
-def ids(module):
-    """The owner's and group's numeric IDs (-1 keeps what the build made), or a failure naming the missing one."""
-    uid = gid = -1
-    if module.params['owner']:
-        try:
-            uid = pwd.getpwnam(module.params['owner']).pw_uid
-        except KeyError:
-            module.fail_json(msg='The owner %s does not exist on this host' % module.params['owner'])
-    if module.params['group']:
-        try:
-            gid = grp.getgrnam(module.params['group']).gr_gid
-        except KeyError:
-            module.fail_json(msg='The group %s does not exist on this host' % module.params['group'])
-    return uid, gid
 
 
 def pip_command(params, venv, cert):
@@ -244,7 +227,7 @@ def main():
         module.exit_json(**result)
     if not os.access(module.params['python'], os.X_OK):
         module.fail_json(msg='%s, the Python the virtualenv is made with, is not on this host' % module.params['python'], **result)
-    uid, gid = ids(module)
+    uid, gid = owner_ids(module, module.params['owner'], module.params['group'])
     result.update(changed=True, built=True)
     if module._diff:
         wanted = ['-r ' + p for p in module.params['requirements']] + module.params['packages']

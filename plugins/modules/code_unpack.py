@@ -86,12 +86,11 @@ files:
   sample: 42
 '''
 
-import grp
 import os
-import pwd
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.unitchannels.deploy.plugins.module_utils.app_files import owner_ids
 
 
 def unsafe(member):
@@ -102,21 +101,6 @@ def unsafe(member):
     if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
         return '%s is neither a file, a directory nor a link' % member.name
     return None
-
-
-def ids(module):
-    uid = gid = -1
-    try:
-        if module.params['owner']:
-            uid = pwd.getpwnam(module.params['owner']).pw_uid
-    except KeyError:
-        module.fail_json(msg='The owner %s does not exist on this host' % module.params['owner'])
-    try:
-        if module.params['group']:
-            gid = grp.getgrnam(module.params['group']).gr_gid
-    except KeyError:
-        module.fail_json(msg='The group %s does not exist on this host' % module.params['group'])
-    return uid, gid
 
 
 def wanted_mode(module, path):
@@ -166,7 +150,7 @@ def main():
             reason = unsafe(member)
             if reason:
                 module.fail_json(msg='%s: nothing was unpacked, since %s' % (src, reason), dest=dest)
-        uid, gid = ids(module)
+        uid, gid = owner_ids(module, module.params['owner'], module.params['group'])
         wanted_mode(module, src)  # a mode that is neither octal nor symbolic fails before anything is written
         result = dict(changed=True, dest=dest, files=sum(1 for m in members if not m.isdir()))
         if module.check_mode:

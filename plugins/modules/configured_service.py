@@ -267,13 +267,13 @@ def accepts(family, address):
     try:
         conn.connect(address)
         return True
-    except (OSError, socket.error):
+    except OSError:
         return False
     finally:
         conn.close()
 
 
-def wait_until_it_answers(module, service, result):
+def wait_until_it_answers(module, result):
     """Until the service accepts a connection at wait_for; fails with its journal's end after wait_timeout."""
     family, address = endpoint(module.params['wait_for'])
     start = time.monotonic()
@@ -348,7 +348,7 @@ def main():
 
     result['changed'] = bool(work.changed_paths or result['enabled_changed'] or result['action'] or reload_units)
     if params['wait_for'] and params['state'] == 'started' and not module.check_mode:
-        wait_until_it_answers(module, service, result)
+        wait_until_it_answers(module, result)
     module.exit_json(**result)
 
 
