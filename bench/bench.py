@@ -13,6 +13,7 @@ and the table shows the median, min and max over the rounds (BENCH_ROUNDS, defau
   deploy_*      playbooks/deploy.yml of a new release (code only) under an HTTP request loop
   serve_*       chat page requests/s and chat deliveries/s: Unit as the role configures it /
                 the better of Daphne and Uvicorn (2 workers each) in the same container
+  serve_ws_ratio_spread  how far the furthest round's serve_ws_ratio lies from their median (%)
   *_processes   chat page requests/s through Unit with 1, vCPUs and 2 x vCPUs app processes
                 (what the role's default, two per vCPU, is based on)
 
@@ -40,7 +41,8 @@ REPO = Path(os.environ.get("UNIT_REPO_DIR", ROOT / ".cache" / "unit-repo"))
 CA_FILE = Path(os.environ.get("MOLECULE_EXTRA_CA_FILE", "/etc/ssl/certs/ca-certificates.crt"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 FLEET = 4
-WS_BURSTS = int(os.environ.get("BENCH_WS_BURSTS", "5"))
+WS_SLOTS = int(os.environ.get("BENCH_WS_SLOTS", "5"))
+WS_SECONDS = int(os.environ.get("BENCH_WS_SECONDS", "4"))
 PREFIX = "unitchannels-bench-"
 DEMO = ROOT / "roles" / "channels_app" / "files" / "demo_project"
 PROBE = ROOT / "molecule" / "shared" / "files" / "chat_probe.py"
@@ -53,6 +55,7 @@ GOALS = {  # key: (operator, bound)
     "deploy_failed_requests": ("==", 0),
     "serve_http_ratio": (">=", 1.25),
     "serve_ws_ratio": (">=", 1.0),
+    "serve_ws_ratio_spread": ("<=", 5),
 }
 
 
@@ -358,7 +361,8 @@ def serving(host, rounds):
                 time.sleep(1)
         else:
             raise BenchError(f"{name} does not serve the chat page (see {WORK / 'servers.log'})")
-    samples = {name: {"http": [], "ws": []} for name in servers}
+    samples = {name: {"http": [], "ws": [], "ws_p99_ms": [], "ws_lost": []} for name in servers}
+    samples["ws_ratio"] = []
     unit_server = ""
     for r in range(rounds):
         order = rotate(list(servers), r)
@@ -369,18 +373,28 @@ def serving(host, rounds):
             if name == "unit":
                 unit_server = ", ".join(http["servers"])
             say(f"serving round {r + 1}: {name}: {http['requests_per_second']} requests/s")
-        # One burst swings by a third from run to run: the round's figure is the median of
-        # WS_BURSTS bursts (the chat layer's capacity bounds how long one burst can be), taken
-        # in turns with the other servers' so that a slow spell of the machine hits them all.
-        bursts = {name: [] for name in order}
-        for b in range(WS_BURSTS):
+        # Chat deliveries/s at a steady pace (chat_probe steady: each client one message in
+        # flight). A 4-second window swings by a sixth with the machine's slow spells, so the
+        # servers take turns, WS_SLOTS windows each, and the round's ratio is the median of
+        # the ratios within one turn, where a slow spell hits all of them alike.
+        slots = {name: [] for name in order}
+        for b in range(WS_SLOTS):
             for name in rotate(order, b):
-                bursts[name].append(probe(host, "burst", *servers[name], "--host", "localhost", "--clients", "40",
-                                          "--messages", "50", "--timeout", "300")["deliveries_per_second"])
+                lost = ["--max-lost", "1000000"] if name != "unit" else []  # theirs is recorded
+                slots[name].append(probe(host, "steady", *servers[name], "--host", "localhost", "--clients", "40",
+                                         "--seconds", str(WS_SECONDS), "--warmup", "1", *lost))
         for name in order:
-            samples[name]["ws"].append(statistics.median(bursts[name]))
-            say(f"serving round {r + 1}: {name}: {statistics.median(bursts[name])} deliveries/s "
-                f"(median of {bursts[name]})")
+            rates = [s["deliveries_per_second"] for s in slots[name]]
+            samples[name]["ws"].append(statistics.median(rates))
+            samples[name]["ws_p99_ms"].append(statistics.median(s["latency_p99_ms"] for s in slots[name]))
+            samples[name]["ws_lost"].append(sum(s["lost"] for s in slots[name]))
+            say(f"serving round {r + 1}: {name}: {statistics.median(rates)} deliveries/s (median of {rates}), "
+                f"p99 {samples[name]['ws_p99_ms'][-1]} ms, {samples[name]['ws_lost'][-1]} lost")
+        ratios = [s["deliveries_per_second"] / max(o["deliveries_per_second"] for o in others)
+                  for s, *others in zip(slots["unit"], *(slots[n] for n in order if n != "unit"))]
+        samples["ws_ratio"].append(statistics.median(ratios))
+        say(f"serving round {r + 1}: Unit / the better of the others: {statistics.median(ratios):.3f} "
+            f"(median of {[round(x, 3) for x in ratios]})")
     return samples, unit_server
 
 
@@ -416,6 +430,12 @@ def sizing(host, rounds):
 def summary(values, unit):
     return {"median": round(statistics.median(values), 2), "min": round(min(values), 2),
             "max": round(max(values), 2), "samples": [round(v, 2) for v in values], "unit": unit}
+
+
+def spread(values):
+    """How far the furthest value lies from the median, in per cent of the median."""
+    middle = statistics.median(values)
+    return max(abs(v - middle) for v in values) / middle * 100
 
 
 def goal_met(key, median):
@@ -555,7 +575,6 @@ def main():
     standin = "stand-in" in unit_server
     prefix = "standin_" if standin else ""
     best_http = [max(u, d) for u, d in zip(serve["uvicorn"]["http"], serve["daphne"]["http"])]
-    best_ws = [max(u, d) for u, d in zip(serve["uvicorn"]["ws"], serve["daphne"]["ws"])]
     figures = {
         "noop_ratio": summary([a / b for a, b in zip(noop, empty)], "ratio"),
         "fresh_ratio": summary([a / b for a, b in zip(site, howto)], "ratio"),
@@ -567,7 +586,8 @@ def main():
         "noop_ratio_mitogen": summary([a / b for a, b in zip(noop_mitogen, empty)], "ratio"),
         "fresh_ratio_mitogen": summary([a / b for a, b in zip(fresh["site_mitogen"], howto)], "ratio"),
         prefix + "serve_http_ratio": summary([a / b for a, b in zip(serve["unit"]["http"], best_http)], "ratio"),
-        prefix + "serve_ws_ratio": summary([a / b for a, b in zip(serve["unit"]["ws"], best_ws)], "ratio"),
+        prefix + "serve_ws_ratio": summary(serve["ws_ratio"], "ratio"),
+        prefix + "serve_ws_ratio_spread": summary([spread(serve["ws_ratio"])], "%"),
         "noop_changed": summary(noop_changed, "tasks"),
         "site_fresh_seconds": summary(site, "s"),
         "howto_fresh_seconds": summary(howto, "s"),
@@ -582,7 +602,10 @@ def main():
     }
     for name in ("unit", "uvicorn", "daphne"):
         figures[f"{prefix if name == 'unit' else ''}{name}_http_rps"] = summary(serve[name]["http"], "requests/s")
-        figures[f"{prefix if name == 'unit' else ''}{name}_ws_deliveries_per_s"] = summary(serve[name]["ws"], "deliveries/s")
+        key = f"{prefix if name == 'unit' else ''}{name}_ws"
+        figures[f"{key}_deliveries_per_s"] = summary(serve[name]["ws"], "deliveries/s")
+        figures[f"{key}_p99_ms"] = summary(serve[name]["ws_p99_ms"], "ms")
+        figures[f"{key}_lost"] = summary(serve[name]["ws_lost"], "messages")
     for count, values in sizes.items():
         figures[f"{prefix}unit_http_rps_{count}_processes"] = summary(values, "requests/s")
     for key, value in figures.items():

@@ -47,6 +47,7 @@ def owner_ids(module, owner, group, where=None):
 
 
 LINE_SPEC = dict(path=dict(type='path', required=True), line=dict(type='str', required=True))
+LINK_SPEC = dict(path=dict(type='path', required=True), target=dict(type='path', required=True))
 
 
 class AppFiles(object):
@@ -163,6 +164,48 @@ class AppFiles(object):
         if not self.module.check_mode:
             self.replace(path, content, self.attributes(st))
 
+    def link(self, entry):
+        """Makes path a symbolic link to target; an existing link is replaced through a rename."""
+        path, target = entry['path'], entry['target']
+        try:
+            current = os.readlink(path)
+        except OSError:
+            current = None
+            if os.path.lexists(path):
+                self.module.fail_json(msg='%s exists and is not a symbolic link' % path, changed_paths=self.changed_paths)
+        if current == target:
+            return
+        self.note(path, 'absent\n' if current is None else 'link to %s\n' % current, 'link to %s\n' % target)
+        if self.module.check_mode:
+            return
+        # A new link beside it, renamed over the old one: readers never find the path missing.
+        tmp = os.path.join(os.path.dirname(path), '.%s.%d.tmp' % (os.path.basename(path), os.getpid()))
+        try:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            os.symlink(target, tmp)
+            os.rename(tmp, path)
+        except OSError as e:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            self.module.fail_json(msg='cannot link %s to %s: %s' % (path, target, e), changed_paths=self.changed_paths)
+
+    def remove(self, path):
+        """Removes a file or a symbolic link (never a directory)."""
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            self.module.fail_json(msg='%s is a directory: not removed' % path, changed_paths=self.changed_paths)
+        self.note(path, 'present\n', 'absent\n')
+        if self.module.check_mode:
+            return
+        try:
+            os.unlink(path)
+        except OSError as e:
+            self.module.fail_json(msg='cannot remove %s: %s' % (path, e), changed_paths=self.changed_paths)
+
     def replace(self, path, content, ids):
         """Writes content to path atomically (a temporary file beside it, renamed), with the given ids."""
         fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=os.path.dirname(path))
@@ -195,11 +238,12 @@ class AppFiles(object):
         return '%s:%s %04o' % (owner, group, mode)
 
 
-def put_in_place(module, directories, files, lines=()):
-    """Directories first, then files, then lines; returns the AppFiles with what changed."""
-    for item in list(directories) + list(files) + list(lines):
-        if not os.path.isabs(item['path']):
-            module.fail_json(msg='%s is not an absolute path' % item['path'])
+def put_in_place(module, directories, files, lines=(), links=(), absent=()):
+    """Directories, files, lines, links, then the removals; returns the AppFiles with what changed."""
+    paths = [item['path'] for item in list(directories) + list(files) + list(lines) + list(links)] + list(absent)
+    for path in paths:
+        if not os.path.isabs(path):
+            module.fail_json(msg='%s is not an absolute path' % path)
     work = AppFiles(module)
     for directory in directories:
         work.directory(directory)
@@ -207,4 +251,8 @@ def put_in_place(module, directories, files, lines=()):
         work.file(item)
     for item in lines:
         work.line(item)
+    for item in links:
+        work.link(item)
+    for path in absent:
+        work.remove(path)
     return work

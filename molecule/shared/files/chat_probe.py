@@ -9,6 +9,8 @@ brings its own small RFC 6455 WebSocket client.
   chat_probe.py idle        --url URL --host HOST --seconds 10
   chat_probe.py burst       --url URL --host HOST --clients 50 --messages 20 [--timeout 60]
                             [--extra-url URL]
+  chat_probe.py steady      --url URL --host HOST --clients 40 --rooms 1 --seconds 10 [--warmup 2]
+                            [--extra-url URL]
   chat_probe.py load        --url URL --host HOST --clients 100 --rooms 10 --seconds 60
                             --http-path /chat/ --http-rate 20 [--drain 10] [--watch-text TEXT]
   chat_probe.py http-rate   --url URL --host HOST --concurrency 8 --seconds 10 [--extra-url URL]
@@ -27,8 +29,8 @@ on failure, "reason") and exits 0 when the check passes, 1 when it fails and
 WebSocket Origin as well, so every request sends --host as Host and
 http://<host> as Origin. Room names use "_" because the tutorial's WebSocket
 route only accepts \\w+ room names. --ws-prefix (default /ws/chat/) is the path
-the WebSocket room routes live under: /ws/rooms/ makes roundtrip, idle, burst
-and load talk to <url>/ws/rooms/<room>/.
+the WebSocket room routes live under: /ws/rooms/ makes roundtrip, idle, burst,
+steady and load talk to <url>/ws/rooms/<room>/.
 """
 
 import argparse
@@ -372,6 +374,76 @@ async def check_burst(args, result):
     )
     if result["lost"]:
         return f"{result['lost']} of {n * n * m} deliveries missing after {result['seconds']} s"
+    return None
+
+
+def percentile(values, share):
+    """The value below which `share` (0..1) of the sorted values lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+async def check_steady(args, result):
+    """Chat deliveries per second at a steady pace, and how long a message takes to come back.
+
+    A burst's rate swings with how its start and end fall; a closed loop does not: every client
+    sends a message, waits until the room's broadcast brings it back, and sends the next. Only
+    what arrives between --warmup and --warmup + --seconds counts, so connecting and the last
+    messages in flight stay out of the figure. A client never has more than one message of its
+    own in flight, so the channel layer's per-channel capacity is never what limits the rate.
+    A message not back within --timeout counts as lost and its client sends the next one.
+    """
+    n, rooms = args.clients, args.rooms
+    run = os.urandom(4).hex()
+    result.update(clients=n, rooms=rooms, seconds=args.seconds, warmup=args.warmup)
+    urls = [args.url] + args.extra_url  # clients spread over several servers (make bench)
+    socks = await open_sockets(args, [(urls[i % len(urls)], f"steady_{run}_{i % rooms}") for i in range(n)])
+    start = time.monotonic()
+    begin, end = start + args.warmup, start + args.warmup + args.seconds
+    tally = {"deliveries": 0, "round_trips": 0, "lost": 0, "send_errors": 0}
+    latencies = []
+
+    async def client(i, sock):
+        k = 0
+        while (sent := time.monotonic()) < end:
+            text = f"{run} {i} {k}"
+            k += 1
+            try:
+                await sock.send(text)
+            except OSError:  # the connection is gone: reported with the close codes
+                tally["send_errors"] += 1
+                return
+            while (message := await sock.recv(sent + args.timeout - time.monotonic())) != text:
+                if message is None:
+                    if sock.close_code is not None:
+                        return
+                    tally["lost"] += 1
+                    break
+                if begin <= time.monotonic() < end and message.startswith(f"{run} "):
+                    tally["deliveries"] += 1
+            else:
+                now = time.monotonic()
+                if begin <= now < end:
+                    tally["deliveries"] += 1
+                    if begin <= sent:
+                        tally["round_trips"] += 1
+                        latencies.append(now - sent)
+
+    try:
+        await asyncio.gather(*(client(i, s) for i, s in enumerate(socks)))
+        result["dropped"] = dropped(socks)
+    finally:
+        await close_all(socks)
+    result.update(tally, deliveries_per_second=round(tally["deliveries"] / args.seconds, 1))
+    if latencies:
+        result.update(latency_p50_ms=round(percentile(latencies, 0.5) * 1000, 1),
+                      latency_p99_ms=round(percentile(latencies, 0.99) * 1000, 1))
+    if result["dropped"] or tally["send_errors"]:
+        return f"connections ended during the run (close codes {result['dropped']})"
+    if tally["lost"] > args.max_lost:
+        return f"{tally['lost']} messages did not come back to their sender within {args.timeout} s"
+    if not tally["round_trips"]:
+        return f"no message came back within the {args.seconds} s measured"
     return None
 
 
@@ -814,6 +886,14 @@ def build_parser():
     sub.add_argument("--messages", type=positive, default=20)
     sub.add_argument("--timeout", type=positive, default=60)
     sub.add_argument("--extra-url", type=http_url, action="append", default=[], help="spread clients over more servers")
+    sub = command("steady", check_steady, "deliveries/s and latency, each client one message in flight")
+    sub.add_argument("--clients", type=positive, default=40)
+    sub.add_argument("--rooms", type=positive, default=1)
+    sub.add_argument("--seconds", type=positive, default=10, help="length of the measured window")
+    sub.add_argument("--warmup", type=positive, default=2, help="seconds before the window opens")
+    sub.add_argument("--timeout", type=positive, default=5, help="longest wait for one's own message")
+    sub.add_argument("--max-lost", type=int, default=0, help="messages that may be lost before the check fails")
+    sub.add_argument("--extra-url", type=http_url, action="append", default=[], help="spread clients over more servers")
     sub = command("load", check_load, "steady WebSocket and HTTP traffic for a while")
     sub.add_argument("--clients", type=positive, default=100)
     sub.add_argument("--rooms", type=positive, default=10)
@@ -849,7 +929,7 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "rooms", 1) > getattr(args, "clients", 1):
-        parser.error("load: --rooms must not exceed --clients")  # exits 2, like argparse's own errors
+        parser.error(f"{args.command}: --rooms must not exceed --clients")  # exits 2, like argparse's own errors
     result = {"check": args.command, "ok": False, "url": args.url, "host": args.host}
     TLS["context"] = ssl.create_default_context(cafile=args.ca)
     if args.ws_prefix != WS_PREFIX:

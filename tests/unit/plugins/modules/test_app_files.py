@@ -168,3 +168,45 @@ def test_a_file_takes_content_or_secret_content(run):
     assert both['failed'] and 'mutually exclusive' in both['msg']
     neither = run(files=[{'path': 'a', 'mode': '0644'}])
     assert neither['failed'] and 'one of the following is required' in neither['msg']
+
+
+def test_links_are_made_and_repointed_with_a_diff(run, tmp_path):
+    (tmp_path / 'r1').mkdir()
+    (tmp_path / 'r2').mkdir()
+    os.symlink(str(tmp_path / 'r1'), str(tmp_path / 'current'))
+    result = run(links=[{'path': str(tmp_path / 'previous'), 'target': str(tmp_path / 'r1')},
+                        {'path': str(tmp_path / 'current'), 'target': str(tmp_path / 'r2')}])
+    assert result['changed'] and result['changed_paths'] == [str(tmp_path / 'previous'), str(tmp_path / 'current')]
+    assert os.readlink(str(tmp_path / 'previous')) == str(tmp_path / 'r1')
+    assert os.readlink(str(tmp_path / 'current')) == str(tmp_path / 'r2')
+    assert result['diff'][1]['before'] == 'link to %s\n' % (tmp_path / 'r1')
+    assert result['diff'][1]['after'] == 'link to %s\n' % (tmp_path / 'r2')
+    assert sorted(os.listdir(tmp_path)) == ['current', 'previous', 'r1', 'r2']  # no temporary link left
+    again = run(links=[{'path': str(tmp_path / 'current'), 'target': str(tmp_path / 'r2')}])
+    assert again['changed'] is False
+
+
+def test_a_link_is_never_made_over_something_else(run, tmp_path):
+    (tmp_path / 'current').mkdir()
+    result = run(links=[{'path': str(tmp_path / 'current'), 'target': '/srv/x'}])
+    assert result['failed'] and result['msg'] == '%s exists and is not a symbolic link' % (tmp_path / 'current')
+    assert (tmp_path / 'current').is_dir()
+
+
+def test_absent_removes_files_and_links_not_directories(run, tmp_path):
+    (tmp_path / 'backup~').write_text('old secrets')
+    os.symlink('/nowhere', str(tmp_path / 'dangling'))
+    (tmp_path / 'dir').mkdir()
+    result = run(absent=[str(tmp_path / 'backup~'), str(tmp_path / 'dangling'), str(tmp_path / 'never-there')])
+    assert result['changed'] and result['changed_paths'] == [str(tmp_path / 'backup~'), str(tmp_path / 'dangling')]
+    assert sorted(os.listdir(tmp_path)) == ['dir']
+    result = run(absent=[str(tmp_path / 'dir')])
+    assert result['failed'] and result['msg'] == '%s is a directory: not removed' % (tmp_path / 'dir')
+
+
+def test_links_and_removals_in_check_mode_touch_nothing(run, tmp_path):
+    (tmp_path / 'gone~').write_text('x')
+    result = run(check_mode=True, links=[{'path': str(tmp_path / 'current'), 'target': '/srv/r'}],
+                 absent=[str(tmp_path / 'gone~')])
+    assert result['changed'] and len(result['diff']) == 2
+    assert sorted(os.listdir(tmp_path)) == ['gone~']
