@@ -3,23 +3,16 @@ small chat server of the tutorial's shape: every message sent to a room comes ba
 everyone in it, the sender included."""
 
 import asyncio
-import importlib.util
 import json
 from pathlib import Path
 
+from script_module import load_script
 from websockets.asyncio.server import serve
 
 PROBE = Path(__file__).resolve().parent.parent / "molecule" / "shared" / "files" / "chat_probe.py"
 
 
-def _load_probe():
-    spec = importlib.util.spec_from_file_location("chat_probe", PROBE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-chat_probe = _load_probe()
+chat_probe = load_script(PROBE)
 
 
 def steady(*extra, drop=lambda text: False, close_after=None):

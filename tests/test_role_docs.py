@@ -4,7 +4,6 @@ A README that drifted from its specs fails here with the diff; regenerate with
 ``python scripts/role_docs.py`` (see scripts/role_docs.py).
 """
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from script_module import load_script
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "scripts" / "role_docs.py"
@@ -19,14 +19,7 @@ ROLES = sorted(p.parent.parent.name for p in (REPO_ROOT / "roles").glob("*/meta/
 REGENERATE = "python scripts/role_docs.py"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("role_docs", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-role_docs = _load_script()
+role_docs = load_script(SCRIPT)
 
 
 def run(*args):
