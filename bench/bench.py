@@ -12,7 +12,7 @@ and the table shows the median, min and max over the rounds (BENCH_ROUNDS, defau
   *_mitogen     the same runs under Mitogen's mitogen_linear strategy
   deploy_*      playbooks/deploy.yml of a new release (code only) under an HTTP request loop
   serve_*       chat page requests/s and chat deliveries/s: Unit as the role configures it /
-                the better of Daphne and Uvicorn (2 workers each) in the same container
+                the better of Daphne and Uvicorn (2 processes each) in the same container
   serve_ws_ratio_spread  how far the furthest round's serve_ws_ratio lies from their median (%)
   *_processes   chat page requests/s through Unit with 1, vCPUs and 2 x vCPUs app processes
                 (what the role's default, two per vCPU, is based on)
@@ -333,9 +333,11 @@ chmod -R a+rX /srv/bench-servers
 start() { systemd-run --unit "$1" --uid unit --gid unit --working-directory "$PWD" \
   $(env | grep -E '^(DJANGO_|UNITCHANNELS_|PYTHONPATH|DATABASE_URL|REDIS_URL|CHANNEL_)' | sed 's/^/--setenv=/') \
   "${@:2}"; }
-start bench-uvicorn /srv/bench-servers/bin/uvicorn --workers 2 --host 127.0.0.1 --port 8001 \
-  --log-level warning "$APP_MODULE"
-# Daphne has no worker option: two processes on two ports, clients spread over both.
+# Two processes of each on two ports, the clients spread evenly over both. (Uvicorn's --workers 2
+# leaves it to the kernel which worker accepts a connection: the 40 WebSocket clients split
+# unevenly from run to run, and its deliveries/s swung between two levels with the split.)
+start bench-uvicorn1 /srv/bench-servers/bin/uvicorn --host 127.0.0.1 --port 8001 --log-level warning "$APP_MODULE"
+start bench-uvicorn2 /srv/bench-servers/bin/uvicorn --host 127.0.0.1 --port 8004 --log-level warning "$APP_MODULE"
 start bench-daphne1 /srv/bench-servers/bin/daphne -b 127.0.0.1 -p 8002 "$APP_MODULE"
 start bench-daphne2 /srv/bench-servers/bin/daphne -b 127.0.0.1 -p 8003 "$APP_MODULE"
 """
@@ -349,7 +351,7 @@ def serving(host, rounds):
     run(["docker", "exec", host, "bash", "-c", SERVERS_SH], WORK / "servers.log")
     servers = {
         "unit": ["--url", "http://127.0.0.1:80"],
-        "uvicorn": ["--url", "http://127.0.0.1:8001"],
+        "uvicorn": ["--url", "http://127.0.0.1:8001", "--extra-url", "http://127.0.0.1:8004"],
         "daphne": ["--url", "http://127.0.0.1:8002", "--extra-url", "http://127.0.0.1:8003"],
     }
     for name, urls in servers.items():  # up and serving before any measurement
