@@ -13,7 +13,7 @@ and the table shows the median, min and max over the rounds (BENCH_ROUNDS, defau
   deploy_*      playbooks/deploy.yml of a new release (code only) under an HTTP request loop
   serve_*       chat page requests/s and chat deliveries/s: Unit as the role configures it /
                 the better of Daphne and Uvicorn (2 processes each) in the same container
-  serve_ws_ratio_spread  how far the furthest round's serve_ws_ratio lies from their median (%)
+  serve_*_spread how far the furthest round's ratio lies from their median (%)
   *_processes   chat page requests/s through Unit with 1, vCPUs and 2 x vCPUs app processes
                 (what the role's default, two per vCPU, is based on)
 
@@ -41,7 +41,8 @@ REPO = Path(os.environ.get("UNIT_REPO_DIR", ROOT / ".cache" / "unit-repo"))
 CA_FILE = Path(os.environ.get("MOLECULE_EXTRA_CA_FILE", "/etc/ssl/certs/ca-certificates.crt"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 FLEET = 4
-WS_SLOTS = int(os.environ.get("BENCH_WS_SLOTS", "5"))
+TURNS = int(os.environ.get("BENCH_TURNS", "5"))  # serving: each server measured this often per round
+HTTP_SECONDS = int(os.environ.get("BENCH_HTTP_SECONDS", "3"))
 WS_SECONDS = int(os.environ.get("BENCH_WS_SECONDS", "4"))
 PREFIX = "unitchannels-bench-"
 DEMO = ROOT / "roles" / "channels_app" / "files" / "demo_project"
@@ -343,6 +344,27 @@ start bench-daphne2 /srv/bench-servers/bin/daphne -b 127.0.0.1 -p 8003 "$APP_MOD
 """
 
 
+def in_turns(host, servers, order, command, *args):
+    """chat_probe command against each server, TURNS times in turns; the results per server.
+
+    A window of a few seconds swings by a sixth with the machine's slow spells; within one
+    turn such a spell hits every server alike, so the ratios are taken turn by turn.
+    """
+    results = {name: [] for name in order}
+    for turn in range(TURNS):
+        for name in rotate(order, turn):
+            # The others' lost messages are recorded; Unit may lose none.
+            lost = ["--max-lost", "1000000"] if command == "steady" and name != "unit" else []
+            results[name].append(probe(host, command, *servers[name], "--host", "localhost", *args, *lost))
+    return results
+
+
+def turn_ratios(results, key):
+    """Per turn: Unit's figure / the better of the other servers' figures in the same turn."""
+    others = [results[name] for name in results if name != "unit"]
+    return [unit[key] / max(other[turn][key] for other in others) for turn, unit in enumerate(results["unit"])]
+
+
 def serving(host, rounds):
     """Chat page requests/s and chat deliveries/s per server; returns samples per round."""
     say("serving: installing Daphne and Uvicorn next to the deployed app")
@@ -364,39 +386,31 @@ def serving(host, rounds):
         else:
             raise BenchError(f"{name} does not serve the chat page (see {WORK / 'servers.log'})")
     samples = {name: {"http": [], "ws": [], "ws_p99_ms": [], "ws_lost": []} for name in servers}
-    samples["ws_ratio"] = []
+    samples.update(http_ratio=[], ws_ratio=[])
     unit_server = ""
     for r in range(rounds):
         order = rotate(list(servers), r)
+        # The chat page: requests/s with 8 clients asking in a loop.
+        http = in_turns(host, servers, order, "http-rate", "--seconds", str(HTTP_SECONDS), "--concurrency", "8")
+        unit_server = ", ".join(http["unit"][0]["servers"])
+        # Chat deliveries/s at a steady pace (chat_probe steady: each client one message in flight).
+        ws = in_turns(host, servers, order, "steady", "--clients", "40", "--seconds", str(WS_SECONDS),
+                      "--warmup", "1")
         for name in order:
-            http = probe(host, "http-rate", *servers[name], "--host", "localhost", "--seconds", "10",
-                         "--concurrency", "8")
-            samples[name]["http"].append(http["requests_per_second"])
-            if name == "unit":
-                unit_server = ", ".join(http["servers"])
-            say(f"serving round {r + 1}: {name}: {http['requests_per_second']} requests/s")
-        # Chat deliveries/s at a steady pace (chat_probe steady: each client one message in
-        # flight). A 4-second window swings by a sixth with the machine's slow spells, so the
-        # servers take turns, WS_SLOTS windows each, and the round's ratio is the median of
-        # the ratios within one turn, where a slow spell hits all of them alike.
-        slots = {name: [] for name in order}
-        for b in range(WS_SLOTS):
-            for name in rotate(order, b):
-                lost = ["--max-lost", "1000000"] if name != "unit" else []  # theirs is recorded
-                slots[name].append(probe(host, "steady", *servers[name], "--host", "localhost", "--clients", "40",
-                                         "--seconds", str(WS_SECONDS), "--warmup", "1", *lost))
-        for name in order:
-            rates = [s["deliveries_per_second"] for s in slots[name]]
-            samples[name]["ws"].append(statistics.median(rates))
-            samples[name]["ws_p99_ms"].append(statistics.median(s["latency_p99_ms"] for s in slots[name]))
-            samples[name]["ws_lost"].append(sum(s["lost"] for s in slots[name]))
-            say(f"serving round {r + 1}: {name}: {statistics.median(rates)} deliveries/s (median of {rates}), "
+            rates = [t["requests_per_second"] for t in http[name]]
+            deliveries = [t["deliveries_per_second"] for t in ws[name]]
+            samples[name]["http"].append(statistics.median(rates))
+            samples[name]["ws"].append(statistics.median(deliveries))
+            samples[name]["ws_p99_ms"].append(statistics.median(t["latency_p99_ms"] for t in ws[name]))
+            samples[name]["ws_lost"].append(sum(t["lost"] for t in ws[name]))
+            say(f"serving round {r + 1}: {name}: {statistics.median(rates)} requests/s (median of {rates}); "
+                f"{statistics.median(deliveries)} deliveries/s (median of {deliveries}), "
                 f"p99 {samples[name]['ws_p99_ms'][-1]} ms, {samples[name]['ws_lost'][-1]} lost")
-        ratios = [s["deliveries_per_second"] / max(o["deliveries_per_second"] for o in others)
-                  for s, *others in zip(slots["unit"], *(slots[n] for n in order if n != "unit"))]
-        samples["ws_ratio"].append(statistics.median(ratios))
-        say(f"serving round {r + 1}: Unit / the better of the others: {statistics.median(ratios):.3f} "
-            f"(median of {[round(x, 3) for x in ratios]})")
+        for kind, turns, key in (("http", http, "requests_per_second"), ("ws", ws, "deliveries_per_second")):
+            ratios = turn_ratios(turns, key)
+            samples[f"{kind}_ratio"].append(statistics.median(ratios))
+            say(f"serving round {r + 1}: {kind}: Unit / the better of the others: {statistics.median(ratios):.3f} "
+                f"(median of {[round(x, 3) for x in ratios]})")
     return samples, unit_server
 
 
@@ -576,7 +590,6 @@ def main():
 
     standin = "stand-in" in unit_server
     prefix = "standin_" if standin else ""
-    best_http = [max(u, d) for u, d in zip(serve["uvicorn"]["http"], serve["daphne"]["http"])]
     figures = {
         "noop_ratio": summary([a / b for a, b in zip(noop, empty)], "ratio"),
         "fresh_ratio": summary([a / b for a, b in zip(site, howto)], "ratio"),
@@ -587,7 +600,8 @@ def main():
                                  "ratio"),
         "noop_ratio_mitogen": summary([a / b for a, b in zip(noop_mitogen, empty)], "ratio"),
         "fresh_ratio_mitogen": summary([a / b for a, b in zip(fresh["site_mitogen"], howto)], "ratio"),
-        prefix + "serve_http_ratio": summary([a / b for a, b in zip(serve["unit"]["http"], best_http)], "ratio"),
+        prefix + "serve_http_ratio": summary(serve["http_ratio"], "ratio"),
+        prefix + "serve_http_ratio_spread": summary([spread(serve["http_ratio"])], "%"),
         prefix + "serve_ws_ratio": summary(serve["ws_ratio"], "ratio"),
         prefix + "serve_ws_ratio_spread": summary([spread(serve["ws_ratio"])], "%"),
         "noop_changed": summary(noop_changed, "tasks"),
