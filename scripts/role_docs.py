@@ -190,8 +190,16 @@ def render_section(specs: dict, defaults: dict | None = None) -> str:
         options = spec.get("options") or {}
         if not options:
             lines += ["No variables.", ""]
+        # Options an entry point shares with main (a YAML alias in the specs) are named, not repeated.
+        main_options = (entry_points.get("main") or {}).get("options") or {}
+        shared = [name for name, option in options.items() if entry != "main" and main_options.get(name) == option]
+        if shared and len(shared) == len(main_options):
+            lines += ["The same variables as `main`.", ""]
+        elif shared:
+            lines += ["These of `main`'s variables: " + ", ".join(code(name) for name in shared) + ".", ""]
         for name, option in options.items():
-            lines += render_option(name, option, defaults, level)
+            if name not in shared:
+                lines += render_option(name, option, defaults, level)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

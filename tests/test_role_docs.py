@@ -132,3 +132,25 @@ def test_plain_text_is_escaped_for_markdown():
     assert role_docs.markdown("L(Health check, #health-check) U(https://x/)") == \
         "[Health check](#health-check) <https://x/>"
     assert role_docs.code("a`b") == "`` a`b ``"
+
+
+def test_entry_point_options_shared_with_main_are_named_not_repeated():
+    """An entry point's option that is main's (a YAML alias) is listed by name, one it owns in full."""
+    specs = yaml.safe_load("""
+argument_specs:
+  main:
+    options: &all
+      x_a: &x_a {type: str, description: The A.}
+      x_b: {type: int, description: The B.}
+  part:
+    options:
+      x_a: *x_a
+      x_own: {type: bool, description: Only here.}
+  whole:
+    options: *all
+""")
+    out = role_docs.render_section(specs)
+    part = out.split("### Entry point `part`")[1].split("### Entry point `whole`")[0]
+    assert "These of `main`'s variables: `x_a`." in part
+    assert "#### `x_a`" not in part and "#### `x_own`" in part and "Only here." in part
+    assert "The same variables as `main`." in out.split("### Entry point `whole`")[1]
