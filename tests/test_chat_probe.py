@@ -1,10 +1,12 @@
-"""chat_probe's steady command (what make bench measures WebSocket serving with), against a
-small chat server of the tutorial's shape: every message sent to a room comes back to
+"""chat_probe's steady and alternate commands (what make bench measures WebSocket serving
+with), against a small chat server of the tutorial's shape: every message sent to a room comes back to
 everyone in it, the sender included."""
 
 import asyncio
 import json
 from pathlib import Path
+
+import pytest
 
 from script_module import load_script
 from websockets.asyncio.server import serve
@@ -15,10 +17,10 @@ PROBE = Path(__file__).resolve().parent.parent / "molecule" / "shared" / "files"
 chat_probe = load_script(PROBE)
 
 
-def steady(*extra, drop=lambda text: False, close_after=None):
-    """Run `chat_probe steady` against a chat server; drop(text) makes it swallow a message,
-    close_after ends every connection after that many messages."""
-    rooms = {}
+def chat_handler(rooms, drop=lambda text: False, close_after=None, delay=0.0):
+    """A chat server's handler: every frame goes to everyone in its room (the path). drop(text)
+    swallows a message, close_after ends a connection after that many messages, delay slows
+    each broadcast down."""
 
     async def handler(connection):
         room = rooms.setdefault(connection.request.path, set())
@@ -30,20 +32,48 @@ def steady(*extra, drop=lambda text: False, close_after=None):
                 if close_after is not None and received > close_after:
                     await connection.close()
                     return
+                if delay:
+                    await asyncio.sleep(delay)
                 if not drop(json.loads(frame)["message"]):
                     for member in list(room):
                         await member.send(frame)
         finally:
             room.discard(connection)
 
+    return handler
+
+
+def steady(*extra, drop=lambda text: False, close_after=None):
+    """Run `chat_probe steady` against a chat server."""
+    rooms = {}
+
     async def main():
-        async with serve(handler, "127.0.0.1", 0) as server:
+        async with serve(chat_handler(rooms, drop, close_after), "127.0.0.1", 0) as server:
             port = server.sockets[0].getsockname()[1]
             args = chat_probe.build_parser().parse_args(
                 ["steady", "--url", f"http://127.0.0.1:{port}", "--host", "localhost",
                  "--warmup", "1", "--seconds", "1", "--timeout", "1", *extra])
             result = {}
             reason = await chat_probe.check_steady(args, result)
+            return reason, result, rooms
+
+    return asyncio.run(main())
+
+
+def alternate(*extra, fast_drop=lambda text: False, slow_delay=0.005):
+    """Run `chat_probe alternate` against two chat servers, "fast" and "slow"."""
+    rooms = {"fast": {}, "slow": {}}
+
+    async def main():
+        async with serve(chat_handler(rooms["fast"], fast_drop), "127.0.0.1", 0) as fast, \
+                serve(chat_handler(rooms["slow"], delay=slow_delay), "127.0.0.1", 0) as slow:
+            ports = {name: server.sockets[0].getsockname()[1] for name, server in (("fast", fast), ("slow", slow))}
+            args = chat_probe.build_parser().parse_args(
+                ["alternate", "--host", "localhost", "--clients", "4", "--window", "0.3", "--warmup", "0.1",
+                 "--cycles", "3", "--timeout", "1", *extra]
+                + [f"--server={name}=http://127.0.0.1:{port}" for name, port in ports.items()])
+            result = {}
+            reason = await chat_probe.check_alternate(args, result)
             return reason, result, rooms
 
     return asyncio.run(main())
@@ -87,3 +117,41 @@ def test_percentile_nearest_rank():
     assert chat_probe.percentile(values, 0.5) == 50
     assert chat_probe.percentile(values, 0.99) == 99
     assert chat_probe.percentile([7], 0.99) == 7
+
+
+def test_alternate_measures_every_server_in_its_own_windows():
+    reason, result, rooms = alternate()
+    assert reason is None
+    # Each server: its 4 clients in one room, closed again at the end.
+    assert [len(r) for r in rooms.values()] == [1, 1]
+    assert all(len(members) == 0 for r in rooms.values() for members in r.values())
+    fast, slow = result["servers"]["fast"], result["servers"]["slow"]
+    assert len(fast) == len(slow) == 3
+    assert all(w["round_trips"] > 0 and w["lost"] == 0 for w in fast + slow)
+    # Each message reaches the 4 clients of the room; the slowed server delivers fewer per second.
+    assert all(3.5 * w["round_trips"] <= w["deliveries"] <= 4.5 * w["round_trips"] for w in fast + slow)
+    assert min(w["deliveries_per_second"] for w in fast) > max(w["deliveries_per_second"] for w in slow)
+    assert all(0 < w["latency_p50_ms"] <= w["latency_p99_ms"] for w in fast + slow)
+
+
+def test_alternate_names_the_server_that_loses_messages():
+    reason, result, dummy = alternate(fast_drop=lambda text: text.endswith(" 3"))
+    lost = sum(w["lost"] for w in result["servers"]["fast"])
+    assert lost > 0 and all(w["lost"] == 0 for w in result["servers"]["slow"])
+    assert reason == f"fast: {lost} messages did not come back to their sender within 1 s"
+
+
+def test_alternate_tolerates_lost_messages_up_to_max_lost():
+    # Windows long enough for messages to come back after the lost one's timeout.
+    reason, result, dummy = alternate("--max-lost", "1000", "--window", "1.5", "--cycles", "1",
+                                      fast_drop=lambda text: text.endswith(" 3"))
+    assert reason is None
+    assert result["servers"]["fast"][0]["lost"] == 4 and result["servers"]["fast"][0]["round_trips"] > 0
+
+
+@pytest.mark.parametrize("spec", ["no-equals", "bad name=http://127.0.0.1:1", "x=", "x=ftp://h"])
+def test_alternate_rejects_a_malformed_server(spec, capsys):
+    with pytest.raises(SystemExit) as exc:
+        chat_probe.build_parser().parse_args(["alternate", "--host", "h", "--server", spec])
+    assert exc.value.code == 2
+    assert "--server" in capsys.readouterr().err

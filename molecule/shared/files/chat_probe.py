@@ -11,6 +11,8 @@ brings its own small RFC 6455 WebSocket client.
                             [--extra-url URL]
   chat_probe.py steady      --url URL --host HOST --clients 40 --rooms 1 --seconds 10 [--warmup 2]
                             [--extra-url URL]
+  chat_probe.py alternate   --server NAME=URL[,URL] --server NAME=URL --host HOST --clients 40
+                            [--window 1] [--warmup 0.25] [--cycles 10]
   chat_probe.py load        --url URL --host HOST --clients 100 --rooms 10 --seconds 60
                             --http-path /chat/ --http-rate 20 [--drain 10] [--watch-text TEXT]
   chat_probe.py http-rate   --url URL --host HOST --concurrency 8 --seconds 10 [--extra-url URL]
@@ -30,7 +32,7 @@ WebSocket Origin as well, so every request sends --host as Host and
 http://<host> as Origin. Room names use "_" because the tutorial's WebSocket
 route only accepts \\w+ room names. --ws-prefix (default /ws/chat/) is the path
 the WebSocket room routes live under: /ws/rooms/ makes roundtrip, idle, burst,
-steady and load talk to <url>/ws/rooms/<room>/.
+steady, alternate and load talk to <url>/ws/rooms/<room>/.
 """
 
 import argparse
@@ -383,43 +385,33 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-async def check_steady(args, result):
-    """Chat deliveries per second at a steady pace, and how long a message takes to come back.
-
-    A burst's rate swings with how its start and end fall; a closed loop does not: every client
-    sends a message, waits until the room's broadcast brings it back, and sends the next. Only
-    what arrives between --warmup and --warmup + --seconds counts, so connecting and the last
-    messages in flight stay out of the figure. A client never has more than one message of its
-    own in flight, so the channel layer's per-channel capacity is never what limits the rate.
-    A message not back within --timeout counts as lost and its client sends the next one.
-    """
-    n, rooms = args.clients, args.rooms
-    run = os.urandom(4).hex()
-    result.update(clients=n, rooms=rooms, seconds=args.seconds, warmup=args.warmup)
-    urls = [args.url] + args.extra_url  # clients spread over several servers (make bench)
-    socks = await open_sockets(args, [(urls[i % len(urls)], f"steady_{run}_{i % rooms}") for i in range(n)])
+async def steady_window(socks, tag, seconds, warmup, timeout):
+    """One closed-loop window on socks: every client sends a message, waits until the room's
+    broadcast brings it back, and sends the next. What arrives between warmup and warmup +
+    seconds counts (messages marked with tag only). A message not back within timeout counts as
+    lost and its client sends the next one. Returns the tally and the round trips' latencies."""
     start = time.monotonic()
-    begin, end = start + args.warmup, start + args.warmup + args.seconds
+    begin, end = start + warmup, start + warmup + seconds
     tally = {"deliveries": 0, "round_trips": 0, "lost": 0, "send_errors": 0}
     latencies = []
 
     async def client(i, sock):
         k = 0
         while (sent := time.monotonic()) < end:
-            text = f"{run} {i} {k}"
+            text = f"{tag} {i} {k}"
             k += 1
             try:
                 await sock.send(text)
             except OSError:  # the connection is gone: reported with the close codes
                 tally["send_errors"] += 1
                 return
-            while (message := await sock.recv(sent + args.timeout - time.monotonic())) != text:
+            while (message := await sock.recv(sent + timeout - time.monotonic())) != text:
                 if message is None:
                     if sock.close_code is not None:
                         return
                     tally["lost"] += 1
                     break
-                if begin <= time.monotonic() < end and message.startswith(f"{run} "):
+                if begin <= time.monotonic() < end and message.startswith(f"{tag} "):
                     tally["deliveries"] += 1
             else:
                 now = time.monotonic()
@@ -429,21 +421,83 @@ async def check_steady(args, result):
                         tally["round_trips"] += 1
                         latencies.append(now - sent)
 
+    await asyncio.gather(*(client(i, s) for i, s in enumerate(socks)))
+    return tally, latencies
+
+
+def window_figures(tally, latencies, seconds):
+    """deliveries/s and latency percentiles of one window."""
+    figures = {"deliveries_per_second": round(tally["deliveries"] / seconds, 1)}
+    if latencies:
+        figures.update(latency_p50_ms=round(percentile(latencies, 0.5) * 1000, 1),
+                       latency_p99_ms=round(percentile(latencies, 0.99) * 1000, 1))
+    return figures
+
+
+async def check_steady(args, result):
+    """Chat deliveries per second at a steady pace, and how long a message takes to come back.
+
+    A burst's rate swings with how its start and end fall; a closed loop does not (see
+    steady_window). Only what arrives between --warmup and --warmup + --seconds counts, so
+    connecting and the last messages in flight stay out of the figure. A client never has more
+    than one message of its own in flight, so the channel layer's per-channel capacity is never
+    what limits the rate.
+    """
+    n, rooms = args.clients, args.rooms
+    run = os.urandom(4).hex()
+    result.update(clients=n, rooms=rooms, seconds=args.seconds, warmup=args.warmup)
+    urls = [args.url] + args.extra_url  # clients spread over several servers (make bench)
+    socks = await open_sockets(args, [(urls[i % len(urls)], f"steady_{run}_{i % rooms}") for i in range(n)])
     try:
-        await asyncio.gather(*(client(i, s) for i, s in enumerate(socks)))
+        tally, latencies = await steady_window(socks, run, args.seconds, args.warmup, args.timeout)
         result["dropped"] = dropped(socks)
     finally:
         await close_all(socks)
-    result.update(tally, deliveries_per_second=round(tally["deliveries"] / args.seconds, 1))
-    if latencies:
-        result.update(latency_p50_ms=round(percentile(latencies, 0.5) * 1000, 1),
-                      latency_p99_ms=round(percentile(latencies, 0.99) * 1000, 1))
+    result.update(tally)
+    result.update(window_figures(tally, latencies, args.seconds))
     if result["dropped"] or tally["send_errors"]:
         return f"connections ended during the run (close codes {result['dropped']})"
     if tally["lost"] > args.max_lost:
         return f"{tally['lost']} messages did not come back to their sender within {args.timeout} s"
     if not tally["round_trips"]:
         return f"no message came back within the {args.seconds} s measured"
+    return None
+
+
+async def check_alternate(args, result):
+    """Chat deliveries per second of several servers, in short windows that alternate.
+
+    A slow spell of the machine lasts seconds: two servers measured many seconds apart are two
+    machines compared. Here every server gets --clients connections up front (idle while it is
+    not its turn), then the servers take turns of --window seconds (steady_window), --cycles
+    times, each cycle starting with the next server. Per server and cycle: deliveries/s,
+    latency and lost messages, so that ratios can be taken between windows a second apart.
+    """
+    run = os.urandom(4).hex()
+    names = [name for name, dummy in args.server]
+    result.update(clients=args.clients, window=args.window, warmup=args.warmup, cycles=args.cycles)
+    socks, cycles = {}, {name: [] for name in names}
+    try:
+        for name, urls in args.server:
+            targets = [(urls[i % len(urls)], f"alternate_{run}_{name}") for i in range(args.clients)]
+            socks[name] = await open_sockets(args, targets)
+        for cycle in range(args.cycles):
+            for name in names[cycle % len(names):] + names[:cycle % len(names)]:
+                tally, latencies = await steady_window(socks[name], f"{run}{cycle}", args.window, args.warmup,
+                                                       args.timeout)
+                cycles[name].append(dict(tally, **window_figures(tally, latencies, args.window)))
+        result["dropped"] = {name: dropped(s) for name, s in socks.items() if dropped(s)}
+    finally:
+        await close_all([sock for group in socks.values() for sock in group])
+    result["servers"] = cycles
+    for name, windows in cycles.items():
+        lost = sum(w["lost"] for w in windows)
+        if result["dropped"].get(name) or any(w["send_errors"] for w in windows):
+            return f"{name}: connections ended during the run (close codes {result['dropped'].get(name)})"
+        if lost > args.max_lost:
+            return f"{name}: {lost} messages did not come back to their sender within {args.timeout} s"
+        if not all(w["round_trips"] for w in windows):
+            return f"{name}: a {args.window} s window in which no message came back"
     return None
 
 
@@ -861,19 +915,39 @@ def positive(value):
     return int(value)
 
 
+def positive_float(value):
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number")
+    return number
+
+
+def server_spec(value):
+    """NAME=URL[,URL...] of alternate: NAME a room-name word, each URL http(s)."""
+    name, dummy, urls = value.partition("=")
+    if not re.fullmatch(r"\w+", name) or not urls:
+        raise argparse.ArgumentTypeError(f"{value!r} is not NAME=URL[,URL...] (NAME letters, digits and _)")
+    return name, [http_url(url) for url in urls.split(",")]
+
+
 def build_parser():
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", type=http_url, required=True, help="base URL, e.g. http://127.0.0.1:80")
-    common.add_argument("--host", required=True, help="Host header (must be in ALLOWED_HOSTS)")
-    common.add_argument("--ca", help="PEM file of the CA https URLs are verified against (default: the system's)")
-    common.add_argument(
+    # Every command talks to --url, except alternate (its --server options).
+    target = argparse.ArgumentParser(add_help=False)
+    target.add_argument("--host", required=True, help="Host header (must be in ALLOWED_HOSTS)")
+    target.add_argument("--ca", help="PEM file of the CA https URLs are verified against (default: the system's)")
+    target.add_argument(
         "--ws-prefix", type=ws_prefix, default=WS_PREFIX, help=f"path of the WebSocket rooms (default {WS_PREFIX})"
     )
+    common = argparse.ArgumentParser(add_help=False, parents=[target])
+    common.add_argument("--url", type=http_url, required=True, help="base URL, e.g. http://127.0.0.1:80")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(name, func, help_text):
-        sub = commands.add_parser(name, parents=[common], help=help_text)
+    def command(name, func, help_text, parent=common):
+        sub = commands.add_parser(name, parents=[parent], help=help_text)
         sub.set_defaults(func=func)
         return sub
 
@@ -894,6 +968,15 @@ def build_parser():
     sub.add_argument("--timeout", type=positive, default=5, help="longest wait for one's own message")
     sub.add_argument("--max-lost", type=int, default=0, help="messages that may be lost before the check fails")
     sub.add_argument("--extra-url", type=http_url, action="append", default=[], help="spread clients over more servers")
+    sub = command("alternate", check_alternate, "deliveries/s of several servers in alternating windows", target)
+    sub.add_argument("--server", type=server_spec, action="append", required=True, metavar="NAME=URL[,URL]",
+                     help="a server to measure, its clients spread over its URLs (repeat for each server)")
+    sub.add_argument("--clients", type=positive, default=40, help="connections per server, all in one room")
+    sub.add_argument("--window", type=positive_float, default=1.0, help="seconds measured per turn")
+    sub.add_argument("--warmup", type=positive_float, default=0.25, help="seconds before each window opens")
+    sub.add_argument("--cycles", type=positive, default=10, help="turns of every server")
+    sub.add_argument("--timeout", type=positive, default=5, help="longest wait for one's own message")
+    sub.add_argument("--max-lost", type=int, default=0, help="messages a server may lose before the check fails")
     sub = command("load", check_load, "steady WebSocket and HTTP traffic for a while")
     sub.add_argument("--clients", type=positive, default=100)
     sub.add_argument("--rooms", type=positive, default=10)
@@ -930,7 +1013,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if getattr(args, "rooms", 1) > getattr(args, "clients", 1):
         parser.error(f"{args.command}: --rooms must not exceed --clients")  # exits 2, like argparse's own errors
-    result = {"check": args.command, "ok": False, "url": args.url, "host": args.host}
+    result = {"check": args.command, "ok": False, "url": getattr(args, "url", None), "host": args.host}
     TLS["context"] = ssl.create_default_context(cafile=args.ca)
     if args.ws_prefix != WS_PREFIX:
         result["ws_prefix"] = args.ws_prefix
