@@ -122,8 +122,8 @@ def test_percentile_nearest_rank():
 def test_alternate_measures_every_server_in_its_own_windows():
     reason, result, rooms = alternate()
     assert reason is None
-    # Each server: its 4 clients in one room, closed again at the end.
-    assert [len(r) for r in rooms.values()] == [1, 1]
+    # Each window: the server's 4 clients connected anew in a room of their own, closed after it.
+    assert [len(r) for r in rooms.values()] == [3, 3]
     assert all(len(members) == 0 for r in rooms.values() for members in r.values())
     fast, slow = result["servers"]["fast"], result["servers"]["slow"]
     assert len(fast) == len(slow) == 3

@@ -468,32 +468,34 @@ async def check_alternate(args, result):
     """Chat deliveries per second of several servers, in short windows that alternate.
 
     A slow spell of the machine lasts seconds: two servers measured many seconds apart are two
-    machines compared. Here every server gets --clients connections up front (idle while it is
-    not its turn), then the servers take turns of --window seconds (steady_window), --cycles
-    times, each cycle starting with the next server. Per server and cycle: deliveries/s,
-    latency and lost messages, so that ratios can be taken between windows a second apart.
+    machines compared. Here the servers take turns of --window seconds (steady_window), --cycles
+    times, each cycle starting with the next server. Each window connects its --clients anew:
+    how a server spreads connections over its processes changes its rate, and a placement kept
+    for a whole run would weigh as much as the run's all windows. Per server and cycle:
+    deliveries/s, latency and lost messages, so that ratios can be taken between windows a
+    second apart.
     """
     run = os.urandom(4).hex()
-    names = [name for name, dummy in args.server]
+    urls = dict(args.server)
     result.update(clients=args.clients, window=args.window, warmup=args.warmup, cycles=args.cycles)
-    socks, cycles = {}, {name: [] for name in names}
-    try:
-        for name, urls in args.server:
-            targets = [(urls[i % len(urls)], f"alternate_{run}_{name}") for i in range(args.clients)]
-            socks[name] = await open_sockets(args, targets)
-        for cycle in range(args.cycles):
-            for name in names[cycle % len(names):] + names[:cycle % len(names)]:
-                tally, latencies = await steady_window(socks[name], f"{run}{cycle}", args.window, args.warmup,
-                                                       args.timeout)
-                cycles[name].append(dict(tally, **window_figures(tally, latencies, args.window)))
-        result["dropped"] = {name: dropped(s) for name, s in socks.items() if dropped(s)}
-    finally:
-        await close_all([sock for group in socks.values() for sock in group])
-    result["servers"] = cycles
+    cycles, closed = {name: [] for name in urls}, {}
+    for cycle in range(args.cycles):
+        names = list(urls)
+        for name in names[cycle % len(names):] + names[:cycle % len(names)]:
+            room = f"alternate_{run}_{name}_{cycle}"
+            socks = await open_sockets(args, [(urls[name][i % len(urls[name])], room) for i in range(args.clients)])
+            try:
+                tally, latencies = await steady_window(socks, f"{run}{cycle}", args.window, args.warmup, args.timeout)
+                if dropped(socks) or tally["send_errors"]:
+                    closed[name] = dropped(socks)
+            finally:
+                await close_all(socks)
+            cycles[name].append(dict(tally, **window_figures(tally, latencies, args.window)))
+    result.update(servers=cycles, dropped=closed)
     for name, windows in cycles.items():
         lost = sum(w["lost"] for w in windows)
-        if result["dropped"].get(name) or any(w["send_errors"] for w in windows):
-            return f"{name}: connections ended during the run (close codes {result['dropped'].get(name)})"
+        if name in closed:
+            return f"{name}: connections ended during the run (close codes {closed[name]})"
         if lost > args.max_lost:
             return f"{name}: {lost} messages did not come back to their sender within {args.timeout} s"
         if not all(w["round_trips"] for w in windows):
