@@ -69,9 +69,12 @@ def sha1_of(path):
 
 
 def code_files(root, excludes):
-    """The regular files under root, as ansible.builtin.find lists them (path and sha1)."""
+    """The regular files under root that a release ships (path and sha1, as ansible.builtin.find
+    lists them): an excluded directory is left out with all it holds, as code_upload packs it, so
+    that what git keeps in .git (a fetch, a status) does not make a new release."""
     files = []
     for top, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if not any(fnmatch.fnmatch(d, pattern) for pattern in excludes)]
         for name in names + dirs:
             path = os.path.normpath(os.path.join(top, name))
             if any(fnmatch.fnmatch(name, pattern) for pattern in excludes):

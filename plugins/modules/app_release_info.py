@@ -162,6 +162,11 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
+from ansible_collections.unitchannels.deploy.plugins.module_utils.app_layout import (
+    RELEASE_MARKER,
+    link_target,
+    subdirectories,
+)
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
     UNIT_MUTUALLY_EXCLUSIVE,
     unit_argument_spec,
@@ -169,15 +174,6 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control i
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_state import read_unit
 
 VENV_NAME = re.compile(r'^py(\d+\.\d+)-')
-
-
-def subdirectories(path):
-    """(name, path) of the directories in path; none when path does not exist."""
-    try:
-        names = sorted(os.listdir(path))
-    except OSError:
-        return []
-    return [(name, os.path.join(path, name)) for name in names if os.path.isdir(os.path.join(path, name))]
 
 
 def read_base64(path):
@@ -191,7 +187,7 @@ def read_base64(path):
 def releases(root, requirement_files):
     found = {}
     for name, path in subdirectories(os.path.join(root, 'releases')):
-        complete = os.path.isfile(os.path.join(path, '.release-complete'))
+        complete = os.path.isfile(os.path.join(path, RELEASE_MARKER))
         found[name] = dict(
             path=path,
             complete=complete,
@@ -208,13 +204,6 @@ def venvs(root):
         runs = bool(python) and os.access(os.path.join(path, 'bin', 'python' + python.group(1)), os.X_OK)
         found[name] = dict(path=path, complete=runs and os.path.isfile(os.path.join(path, '.venv-complete')))
     return found
-
-
-def link_target(path):
-    try:
-        return os.readlink(path)
-    except OSError:
-        return ''
 
 
 def account(name):

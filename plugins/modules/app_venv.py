@@ -13,7 +13,8 @@ DOCUMENTATION = r'''
 module: app_venv
 short_description: Build an app's virtualenv with pip, give it to the app's user and mark it complete
 description:
-  - Does nothing when O(path) holds a complete virtualenv (its O(marker) file is there).
+  - Does nothing when O(path) holds a complete virtualenv, one with its O(marker) file whose C(bin/python) runs
+    (a virtualenv whose Python was removed from the host is rebuilt).
   - Otherwise removes what an interrupted build left at O(path), creates the virtualenv with
     C(PYTHON -m venv), installs O(requirements) (with O(constraints)) and O(packages) into it with
     its own pip, gives the whole tree to O(owner) and O(group), and writes O(marker) last, so a
@@ -170,6 +171,12 @@ def fail_build(module, path, step, rc, out, err, **result):
                      rc=rc, stdout=out, stderr=err, path=path, **result)
 
 
+def is_complete(path, marker):
+    """Marked complete, and its Python still runs: a python3.X removed from the host leaves a
+    virtualenv whose bin/python points nowhere, rebuilt like an interrupted one."""
+    return os.path.isfile(os.path.join(path, marker)) and os.access(os.path.join(path, 'bin', 'python'), os.X_OK)
+
+
 def build(module, path, uid, gid):
     params = module.params
     if os.path.lexists(path):  # what an interrupted build left
@@ -223,7 +230,7 @@ def main():
     )
     path = module.params['path'].rstrip('/')
     result = dict(changed=False, path=path, built=False)
-    if os.path.isfile(os.path.join(path, module.params['marker'])):
+    if is_complete(path, module.params['marker']):
         module.exit_json(**result)
     if not os.access(module.params['python'], os.X_OK):
         module.fail_json(msg='%s, the Python the virtualenv is made with, is not on this host' % module.params['python'], **result)

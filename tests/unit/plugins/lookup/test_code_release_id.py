@@ -33,10 +33,24 @@ def lookup(*terms, **options):
     return plugin.run(list(terms), variables={})
 
 
-def test_the_same_name_as_find_and_the_release_id_filter(code, run_module):
+def shipped(files, root):
+    """find's files without those under an excluded directory (code_upload leaves those out)."""
+    return [f for f in files if '.git' not in os.path.relpath(f['path'], root).split(os.sep)[:-1]]
+
+
+def test_the_same_name_as_find_and_the_release_id_filter_give_the_shipped_files(code, run_module):
     found = run_module(find, dict(paths=[str(code)], recurse=True, hidden=True, get_checksum=True, excludes=EXCLUDES))
-    assert not found['failed'] and found['matched'] == 4
-    assert lookup(str(code), excludes=EXCLUDES) == [release_id(found['files'], str(code))]
+    assert not found['failed'] and found['matched'] == 4  # .git/HEAD among them
+    files = shipped(found['files'], str(code))
+    assert len(files) == 3
+    assert lookup(str(code), excludes=EXCLUDES) == [release_id(files, str(code))]
+
+
+def test_what_git_keeps_in_dot_git_does_not_change_the_name(code):
+    before = lookup(str(code), excludes=EXCLUDES)
+    (code / '.git' / 'FETCH_HEAD').write_text('0123abcd\n')
+    (code / '.git' / 'HEAD').write_text('ref: refs/heads/other\n')
+    assert lookup(str(code), excludes=EXCLUDES) == before
 
 
 def test_a_change_of_content_gives_another_name(code):

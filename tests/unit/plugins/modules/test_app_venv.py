@@ -96,6 +96,17 @@ def test_a_complete_virtualenv_is_left_alone(run, tmp_path):
     assert len(pip_calls(tmp_path)) == 1
 
 
+def test_a_virtualenv_whose_python_is_gone_is_rebuilt(run, tmp_path):
+    run(requirements=['/rel/requirements.txt'])
+    venv_python = tmp_path / 'venvs' / 'py3.11-abc' / 'bin' / 'python'
+    venv_python.unlink()
+    venv_python.symlink_to(tmp_path / 'removed-python3.11')
+    result = run(requirements=['/rel/requirements.txt'])
+    assert result['changed'] is True and result['built'] is True
+    assert result['diff']['before'] == 'incomplete virtualenv\n'
+    assert len(pip_calls(tmp_path)) == 2 and os.access(str(venv_python), os.X_OK)
+
+
 def test_what_an_interrupted_build_left_is_replaced(run, tmp_path):
     leftover = tmp_path / 'venvs' / 'py3.11-abc'
     (leftover / 'bin').mkdir(parents=True)
