@@ -8,7 +8,8 @@ and the table shows the median, min and max over the rounds (BENCH_ROUNDS, defau
   fleet_ratio   site.yml on 4 fresh hosts / site.yml on 1 fresh host (the same run as above)
   fleet_scaling fleet_ratio / (howto.sh on 4 fresh hosts at once / on 1): what more hosts cost
                 the role beyond what four containers sharing this machine's CPUs cost anything
-  noop_ratio    site.yml on the converged host / bench/empty-play.yml (facts only)
+  noop_ratio    site.yml on the converged host / bench/empty-play.yml (facts only), in
+                BENCH_NOOP_TURNS turns per round (default 3): the median of the turns' ratios
   *_mitogen     the same runs under Mitogen's mitogen_linear strategy
   deploy_*      playbooks/deploy.yml of a new release (code only) under an HTTP request loop
   serve_*       chat page requests/s and chat deliveries/s: Unit as the role configures it /
@@ -43,6 +44,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 FLEET = 4
 TURNS = int(os.environ.get("BENCH_TURNS", "5"))  # serving, the chat page: each server this often per round
 WS_CYCLES = int(os.environ.get("BENCH_WS_CYCLES", "60"))  # serving, WebSocket: 1 s windows per server and round
+NOOP_TURNS = int(os.environ.get("BENCH_NOOP_TURNS", "3"))  # no-op: site.yml and the empty play this often per round
 HTTP_SECONDS = int(os.environ.get("BENCH_HTTP_SECONDS", "3"))
 PREFIX = "unitchannels-bench-"
 DEMO = ROOT / "roles" / "channels_app" / "files" / "demo_project"
@@ -561,28 +563,35 @@ def main():
         site, howto, fleet = fresh["site"], fresh["howto"], fresh["fleet"]
 
         inv, inv_mitogen = inventory([converged]), inventory([converged], "docker")
-        noop, empty, noop_changed = [], [], []
-        noop_mitogen, empty_mitogen, noop_mitogen_changed = [], [], []
+        # Each round: NOOP_TURNS turns of the four runs, back to back in a turning order; a turn's
+        # ratio compares runs seconds apart, and the round's is the median of its turns' (one run
+        # of a few seconds is at the mercy of one slow spell).
+        noop_ratios, noop_ratios_mitogen = [], []  # per round
+        noop, empty, noop_mitogen, empty_mitogen = [], [], [], []  # per round: median seconds
+        noop_changed, noop_mitogen_changed = [], []  # per round: the most any of its runs changed
         for r in range(ROUNDS):
-            for step in rotate(["site", "empty", "site_mitogen", "empty_mitogen"], r):
-                if step == "site":
-                    seconds, out = playbook(inv, "site.yml", WORK / f"site-noop-{r}.log")
-                    noop.append(seconds)
-                    noop_changed.append(recap_changed(out))
-                elif step == "site_mitogen":
-                    seconds, out = playbook(inv_mitogen, "site.yml", WORK / f"site-noop-{r}-mitogen.log", mitogen=True)
-                    noop_mitogen.append(seconds)
-                    noop_mitogen_changed.append(recap_changed(out))
-                elif step == "empty":
-                    seconds, dummy = playbook(inv, "bench/empty-play.yml", WORK / f"empty-{r}.log")
-                    empty.append(seconds)
-                else:
-                    seconds, dummy = playbook(inv_mitogen, "bench/empty-play.yml", WORK / f"empty-{r}-mitogen.log",
-                                              mitogen=True)
-                    empty_mitogen.append(seconds)
-            say(f"no-op round {r + 1}: site.yml {noop[-1]:.1f} s ({noop_changed[-1]} changed), "
-                f"empty play {empty[-1]:.1f} s; under Mitogen {noop_mitogen[-1]:.1f} s "
-                f"({noop_mitogen_changed[-1]} changed) and {empty_mitogen[-1]:.1f} s")
+            runs = {"site": [], "empty": [], "site_mitogen": [], "empty_mitogen": []}
+            changed = {"site": [], "site_mitogen": []}
+            for t in range(NOOP_TURNS):
+                for step in rotate(list(runs), r * NOOP_TURNS + t):
+                    mitogen = step.endswith("_mitogen")
+                    play = "site.yml" if step.startswith("site") else "bench/empty-play.yml"
+                    seconds, out = playbook(inv_mitogen if mitogen else inv, play, WORK / f"noop-{r}-{t}-{step}.log",
+                                            mitogen=mitogen)
+                    runs[step].append(seconds)
+                    if step in changed:
+                        changed[step].append(recap_changed(out))
+            noop_ratios.append(statistics.median(a / b for a, b in zip(runs["site"], runs["empty"])))
+            noop_ratios_mitogen.append(statistics.median(a / b for a, b in zip(runs["site_mitogen"], runs["empty"])))
+            for values, step in ((noop, "site"), (empty, "empty"), (noop_mitogen, "site_mitogen"),
+                                 (empty_mitogen, "empty_mitogen")):
+                values.append(statistics.median(runs[step]))
+            noop_changed.append(max(changed["site"]))
+            noop_mitogen_changed.append(max(changed["site_mitogen"]))
+            say(f"no-op round {r + 1}: site.yml / empty play {noop_ratios[-1]:.2f} (turns: "
+                f"{', '.join('%.1f s / %.1f s' % pair for pair in zip(runs['site'], runs['empty']))}; "
+                f"{noop_changed[-1]} changed); under Mitogen {noop_ratios_mitogen[-1]:.2f} "
+                f"(site.yml {', '.join('%.1f' % s for s in runs['site_mitogen'])} s; {noop_mitogen_changed[-1]} changed)")
 
         deploy, failed = [], []
         url = f"http://{host_ip(converged)}/chat/"
@@ -611,14 +620,14 @@ def main():
     standin = "stand-in" in unit_server
     prefix = "standin_" if standin else ""
     figures = {
-        "noop_ratio": summary([a / b for a, b in zip(noop, empty)], "ratio"),
+        "noop_ratio": summary(noop_ratios, "ratio"),
         "fresh_ratio": summary([a / b for a, b in zip(site, howto)], "ratio"),
         "deploy_seconds": summary(deploy, "s"),
         "deploy_failed_requests": summary(failed, "requests"),
         "fleet_ratio": summary([a / b for a, b in zip(fleet, site)], "ratio"),
         "fleet_scaling": summary([(f / s) / (hf / h) for f, s, hf, h in zip(fleet, site, fresh["howto_fleet"], howto)],
                                  "ratio"),
-        "noop_ratio_mitogen": summary([a / b for a, b in zip(noop_mitogen, empty)], "ratio"),
+        "noop_ratio_mitogen": summary(noop_ratios_mitogen, "ratio"),
         "fresh_ratio_mitogen": summary([a / b for a, b in zip(fresh["site_mitogen"], howto)], "ratio"),
         prefix + "serve_http_ratio": summary(serve["http_ratio"], "ratio"),
         prefix + "serve_http_ratio_spread": summary([spread(serve["http_ratio"])], "%"),
