@@ -36,7 +36,7 @@ unit-repo: ## Build the local apt repositories of NGINX Unit 1.34.2 and 1.35.0 (
 	  echo "==> note: UNIT_NEXT_PACKAGES_DIR is not set: Unit 1.35.0 (default scenario's Debian 13, upgrade scenario) is the stand-in"; fi
 	@UNIT_PACKAGES_DIR="$${UNIT_NEXT_PACKAGES_DIR:-}" tests/standin/build-repo.sh "$(CURDIR)/.cache/unit-repo-next" 1.35.0
 
-bench: venv images unit-repo ## Measure run times and serving speed (table + bench/results.json; ~25 min)
+bench: venv images unit-repo ## Measure run times and serving speed (table + bench/results.json; ~35 min)
 	@python bench/bench.py
 
 prepare: venv images unit-repo
