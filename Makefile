@@ -18,8 +18,11 @@ PLAYBOOKS := $(wildcard site.yml playbooks/*.yml)
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-15s %s\n", $$1, $$2 }'
 
-test: lint pytest sanity molecule ## Every check: yamllint, ansible-lint, syntax, pytest, ansible-test, all molecule scenarios
-	@echo "==> make test: all checks passed"
+# unit-repo first: the first lines say which NGINX Unit packages the scenarios install, and bad
+# packages stop the run before anything else.
+test: unit-repo lint pytest sanity molecule ## Every check: yamllint, ansible-lint, syntax, pytest, ansible-test, all molecule scenarios
+	@echo "==> make test: all checks passed, with these NGINX Unit packages:"
+	@python3 scripts/unit_repo.py --summary "$(CURDIR)/.cache"
 
 venv: ## Create or reuse .venv with the pinned toolchain and collections
 	@scripts/ensure-venv.sh
@@ -30,11 +33,8 @@ docker: ## Start a Docker engine unless one answers
 images: docker ## Build the systemd base images that are missing or outdated
 	@scripts/ensure-images.sh
 
-unit-repo: ## Build the local apt repositories of NGINX Unit 1.34.2 and 1.35.0 (stand-ins unless UNIT_PACKAGES_DIR / UNIT_NEXT_PACKAGES_DIR)
-	@tests/standin/build-repo.sh "$(CURDIR)/.cache/unit-repo" 1.34.2
-	@if [ -n "$${UNIT_PACKAGES_DIR:-}" ] && [ -z "$${UNIT_NEXT_PACKAGES_DIR:-}" ]; then \
-	  echo "==> note: UNIT_NEXT_PACKAGES_DIR is not set: Unit 1.35.0 (default scenario's Debian 13, upgrade scenario) is the stand-in"; fi
-	@UNIT_PACKAGES_DIR="$${UNIT_NEXT_PACKAGES_DIR:-}" tests/standin/build-repo.sh "$(CURDIR)/.cache/unit-repo-next" 1.35.0
+unit-repo: ## Build the local apt repositories of NGINX Unit (real packages from UNIT_PACKAGES_DIR or ../shared/unit-packages, else the stand-in)
+	@python3 scripts/unit_repo.py "$(CURDIR)/.cache"
 
 bench: venv images unit-repo ## Measure run times and serving speed (table + bench/results.json; ~35 min)
 	@python bench/bench.py

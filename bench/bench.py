@@ -151,7 +151,6 @@ def inventory(hosts, connection="community.docker.docker"):
                 "ansible_python_interpreter": "/usr/bin/python3",
                 "unit_source": "custom",
                 "unit_repository_url": "file:/srv/unit-repo",
-                "unit_repository_suite": "./",
                 "unit_repository_trusted": True,
                 "redis_container_compat": True,
                 "channels_app_secret_key": "bench-secret-0123456789abcdef0123456789",
@@ -519,7 +518,7 @@ def print_table(results):
 
 
 def main():
-    for path, hint in ((VENV_BIN / "ansible-playbook", "make venv"), (REPO / "Packages", "make unit-repo")):
+    for path, hint in ((VENV_BIN / "ansible-playbook", "make venv"), (REPO / "SOURCE", "make unit-repo")):
         if not path.exists():
             raise BenchError(f"missing {path.relative_to(ROOT) if ROOT in path.parents else path} (run: {hint})")
     try:
@@ -663,6 +662,7 @@ def main():
         "rounds": ROUNDS,
         "machine": machine(),
         "unit_packages": "stand-in" if standin else "real",
+        "unit_repository": (REPO / "SOURCE").read_text().strip(),
         "unit_server_header": unit_server,
         "figures": figures,
     }

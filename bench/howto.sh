@@ -18,7 +18,8 @@ printf '[Service]\nPrivateUsers=false\n' >/etc/systemd/system/redis-server.servi
 
 # 1. Install Unit and its Python module (the local repository; the official one elsewhere),
 #    Redis for the channel layer, and venv for the virtualenv.
-echo "deb [trusted=yes] file:/srv/unit-repo ./" >/etc/apt/sources.list.d/unit.list
+. /etc/os-release
+echo "deb [trusted=yes] file:/srv/unit-repo $VERSION_CODENAME unit" >/etc/apt/sources.list.d/unit.list
 apt-get update -q
 # curl too: the howto uploads the configuration with it (the unit package does not depend on it).
 apt-get install -y -q unit unit-python3.11 redis-server python3.11-venv curl

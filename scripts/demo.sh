@@ -17,12 +17,9 @@ if curl -fsS --max-time 5 -o /dev/null https://packages.nginx.org/unit/; then
   echo "==> NGINX Unit: official packages from packages.nginx.org"
 else
   source=custom
-  if [ -n "${UNIT_PACKAGES_DIR:-}" ]; then
-    echo "==> NGINX Unit: packages.nginx.org cannot be reached; using the packages of UNIT_PACKAGES_DIR"
-  else
-    echo "==> NGINX Unit: packages.nginx.org cannot be reached; using the offline TEST STAND-IN packages"
-    echo "    (tests/standin: they behave like Unit 1.34.2 on the control API but are not NGINX Unit)"
-  fi
+  # make unit-repo wrote what the local repository holds (real packages or the stand-in).
+  echo "==> NGINX Unit: packages.nginx.org cannot be reached; using the local repository:"
+  echo "    $(cat .cache/unit-repo/SOURCE)"
 fi
 
 if [ -z "$(docker ps -q -f name="^$name\$")" ]; then

@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 scenario=${1:?usage: molecule-run.sh SCENARIO}
 [ -d "molecule/$scenario" ] || { echo "molecule-run: no scenario molecule/$scenario" >&2; exit 2; }
 
+# The repositories make unit-repo built (scripts/unit_repo.py says what each holds): Unit 1.34.2,
+# the newer 1.35.0 (the default scenario's Debian 13 host, the upgrade), and the stand-in the
+# unit scenario keeps running on.
 export UNIT_REPO_DIR=${UNIT_REPO_DIR:-$PWD/.cache/unit-repo}
-# The newer Unit (1.35.0) the default scenario's Debian 13 host and the upgrade scenario install.
 export UNIT_NEXT_REPO_DIR=${UNIT_NEXT_REPO_DIR:-$PWD/.cache/unit-repo-next}
-for repo in "$UNIT_REPO_DIR" "$UNIT_NEXT_REPO_DIR"; do
-  [ -f "$repo/Packages" ] || { echo "molecule-run: no apt repository at $repo (run: make unit-repo)" >&2; exit 1; }
+export UNIT_STANDIN_REPO_DIR=${UNIT_STANDIN_REPO_DIR:-$PWD/.cache/unit-repo-standin}
+for repo in "$UNIT_REPO_DIR" "$UNIT_NEXT_REPO_DIR" "$UNIT_STANDIN_REPO_DIR"; do
+  [ -f "$repo/SOURCE" ] || { echo "molecule-run: no apt repository at $repo (run: make unit-repo)" >&2; exit 1; }
 done
 # Sites behind a TLS-inspecting proxy need their CA inside the containers for pip; default to
 # the controller's own bundle so the containers trust what this machine trusts.
@@ -30,6 +33,10 @@ if grep -qE '^ *- name: debian1[0-9]+$' "$config"; then
 fi
 start=$(date +%s)
 echo "==> molecule test -s $scenario (platforms: $platforms)"
+# Which NGINX Unit the scenario installs: the repositories its platforms mount.
+for var in $(grep -oE '\$\{UNIT_[A-Z_]*REPO_DIR\}' "$config" | tr -d '${}' | sort -u); do
+  echo "    $var: $(cat "${!var}/SOURCE")"
+done
 log=.cache/molecule-$scenario.log
 # Plays a scenario runs itself (the user scenario's project) write their output here.
 plays_log=.cache/molecule-$scenario-plays.log

@@ -8,7 +8,6 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import fnmatch
 import os
 import tarfile
 import tempfile
@@ -16,6 +15,7 @@ import tempfile
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+from ansible_collections.unitchannels.deploy.plugins.plugin_utils.code_tree import entries
 
 ARGUMENT_SPEC = dict(
     src=dict(type='path', required=True),
@@ -28,21 +28,13 @@ ARGUMENT_SPEC = dict(
 
 
 def pack(src, excludes, fileobj):
-    """Write src's content (paths relative to it) as a gzipped tar to fileobj; return the file count.
-
-    A name that matches one of excludes is left out, a directory with all it holds. Links are
-    kept as links.
-    """
+    """Write what a release ships from src (code_tree.entries: the walk code_release_id names it
+    by) as a gzipped tar to fileobj, paths relative to src; return the count of regular files."""
     count = 0
     with tarfile.open(fileobj=fileobj, mode='w:gz') as archive:
-        for top, dirs, names in os.walk(src):
-            dirs[:] = sorted(d for d in dirs if not any(fnmatch.fnmatch(d, p) for p in excludes))
-            for name in sorted(dirs) + sorted(names):
-                if name in names and any(fnmatch.fnmatch(name, p) for p in excludes):
-                    continue
-                path = os.path.join(top, name)
-                archive.add(path, arcname=os.path.relpath(path, src), recursive=False)
-                count += name in names and not os.path.islink(path)
+        for relpath, kind, path in entries(src, excludes):
+            archive.add(path, arcname=relpath, recursive=False)
+            count += kind == 'file'
     return count
 
 

@@ -12,10 +12,10 @@ version_added: 0.2.0
 author: unitchannels maintainers (@unitchannels)
 short_description: Name a release after the code in a directory or an archive on the controller
 description:
-  - Returns, for each directory, the name the P(unitchannels.deploy.release_id#filter) filter gives
-    the files M(ansible.builtin.find) lists there (C(recurse), C(hidden), C(get_checksum) and
-    O(excludes) matched against each file's name), that is 12 hex digits, the SHA-1 of the sorted
-    C(relative/path:sha1) lines of its regular files.
+  - Returns, for each directory, 12 hex digits naming everything a release ships from it, as
+    M(unitchannels.deploy.code_upload) packs it (the two share one walk of the directory): the
+    SHA-1 of one line per directory (empty ones too), regular file (its content and whether it is
+    executable) and symbolic link (its target). A change to any of these is a new release.
   - For a file (an archive of the code), the first 12 hex digits of its SHA-1, as
     M(ansible.builtin.stat) gives it with C(checksum_algorithm=sha1).
   - Read in the controller's own process, where the find module is a module run (a process, a
@@ -27,7 +27,7 @@ options:
     elements: path
     required: true
   excludes:
-    description: Shell patterns; a file whose name matches one is left out (its directory is still read).
+    description: Shell patterns; a name that matches one is left out, a directory with all it holds.
     type: list
     elements: str
     default: []
@@ -50,38 +50,11 @@ _raw:
   elements: str
 '''
 
-import fnmatch
-import hashlib
 import os
-import stat
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
-from ansible_collections.unitchannels.deploy.plugins.filter.release_ids import release_id
-
-
-def sha1_of(path):
-    digest = hashlib.sha1()
-    with open(path, 'rb') as handle:
-        for block in iter(lambda: handle.read(65536), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def code_files(root, excludes):
-    """The regular files under root that a release ships (path and sha1, as ansible.builtin.find
-    lists them): an excluded directory is left out with all it holds, as code_upload packs it, so
-    that what git keeps in .git (a fetch, a status) does not make a new release."""
-    files = []
-    for top, dirs, names in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs if not any(fnmatch.fnmatch(d, pattern) for pattern in excludes)]
-        for name in names + dirs:
-            path = os.path.normpath(os.path.join(top, name))
-            if any(fnmatch.fnmatch(name, pattern) for pattern in excludes):
-                continue
-            if stat.S_ISREG(os.lstat(path).st_mode):
-                files.append({'path': path, 'checksum': sha1_of(path)})
-    return files
+from ansible_collections.unitchannels.deploy.plugins.plugin_utils.code_tree import release_name, sha1_of
 
 
 class LookupModule(LookupBase):
@@ -95,7 +68,9 @@ class LookupModule(LookupBase):
             if not os.path.isdir(root) and not os.path.isfile(root):
                 raise AnsibleLookupError('code_release_id: %s is neither a directory nor a file on the controller' % term)
             try:
-                names.append(release_id(code_files(root, excludes), root) if os.path.isdir(root) else sha1_of(root)[:12])
+                names.append(release_name(root, excludes) if os.path.isdir(root) else sha1_of(root)[:12])
+            except ValueError as e:
+                raise AnsibleLookupError('code_release_id: %s' % e)
             except OSError as e:
                 raise AnsibleLookupError('code_release_id: cannot read the code in %s: %s' % (term, e))
         return names

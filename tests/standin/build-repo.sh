@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# Build a flat apt repository of NGINX Unit packages for the molecule tests:
+# Build the stand-in's NGINX Unit packages for the tests:
 #
 #   tests/standin/build-repo.sh OUTDIR [UNIT_VERSION]
-#   -> OUTDIR/*.deb, Packages, Packages.gz, Release
-#      usable as: deb [trusted=yes] file:/srv/unit-repo ./
+#   -> OUTDIR/unit_*.deb, OUTDIR/unit-python3.X_*.deb
 #
-# With UNIT_PACKAGES_DIR=DIR (a directory of .deb files, e.g. the real
-# packages from packages.nginx.org) those are indexed instead.  Otherwise the
-# offline TEST STAND-IN is built from tests/standin (unit, unit-python3.11,
+# scripts/unit_repo.py (make unit-repo) indexes them into apt repositories.
+# The offline TEST STAND-IN is built from tests/standin (unit, unit-python3.11,
 # unit-python3.13; Architecture: all) with dpkg-deb, as the Unit version
 # UNIT_VERSION (1.34.2, the default, or 1.35.0: the version it reports and
 # the request-body behaviour of that release); it is rebuilt only when its
@@ -24,7 +22,6 @@ case "$upstream" in
 esac
 version=$upstream-1~standin
 pythons="3.11 3.13"
-py=$(command -v python3 || echo /usr/bin/python3)
 
 die() { echo "build-repo: $*" >&2; exit 1; }
 command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb is needed (Debian package dpkg)"
@@ -32,32 +29,20 @@ command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb is needed (Debian package d
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-if [ -n "${UNIT_PACKAGES_DIR:-}" ]; then
-  [ -d "$UNIT_PACKAGES_DIR" ] || die "UNIT_PACKAGES_DIR=$UNIT_PACKAGES_DIR is not a directory"
-  shopt -s nullglob
-  debs=("$UNIT_PACKAGES_DIR"/*.deb)
-  [ ${#debs[@]} -gt 0 ] || die "no .deb files in UNIT_PACKAGES_DIR=$UNIT_PACKAGES_DIR"
-  rm -f "$out"/*.deb "$out/.standin-hash"
-  cp -f "${debs[@]}" "$out/"
-  UNIT_REPO_DESCRIPTION="NGINX Unit packages from $UNIT_PACKAGES_DIR" "$py" "$here/tools/aptrepo.py" "$out"
-  echo "==> NGINX Unit packages: ${#debs[@]} .deb from UNIT_PACKAGES_DIR=$UNIT_PACKAGES_DIR"
-  exit 0
-fi
-
-echo "==> NGINX Unit packages: offline TEST STAND-IN of Unit $upstream (set UNIT_PACKAGES_DIR=... for real packages)"
+echo "==> NGINX Unit packages: offline TEST STAND-IN of Unit $upstream (scripts/unit_repo.py takes real packages)"
 
 # Content hash of everything that ends up in the packages.
-hash=$(cd "$here" && find build-repo.sh src debian tools README.md -type f \
+hash=$(cd "$here" && find build-repo.sh src debian README.md -type f \
          ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z \
        | xargs -0 sha256sum | { cat; echo "$version"; } | sha256sum | cut -c1-16)
 if [ "$(cat "$out/.standin-hash" 2>/dev/null)" = "$hash" ] \
-   && [ -f "$out/Packages" ] && [ -f "$out/unit_${version}_all.deb" ]; then
+   && [ -f "$out/unit_${version}_all.deb" ]; then
   exit 0
 fi
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/unit-standin-build.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-rm -f "$out"/*.deb "$out/Packages" "$out/Packages.gz" "$out/Release" "$out/.standin-hash"
+rm -f "$out"/*.deb "$out/.standin-hash"
 
 # Fixed timestamps: the same sources give the same packages.
 epoch=${SOURCE_DATE_EPOCH:-$(cd "$here" && git log -1 --format=%ct 2>/dev/null || echo 1735689600)}
@@ -128,6 +113,4 @@ for short in $pythons; do
   finish_pkg "$p" unit-python.control "unit-python$short" "$short"
 done
 
-UNIT_REPO_DESCRIPTION="NGINX Unit TEST STAND-IN packages (not NGINX Unit)" \
-  "$py" "$here/tools/aptrepo.py" "$out"
 echo "$hash" > "$out/.standin-hash"

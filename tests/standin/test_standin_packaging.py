@@ -1,10 +1,8 @@
-"""build-repo.sh: the stand-in packages, the flat apt repository, the
-rebuild-only-on-change hash and UNIT_PACKAGES_DIR. Installing the packages in systemd
-containers (Debian 12 and 13) is what the molecule scenarios do."""
+"""build-repo.sh: the stand-in packages and the rebuild-only-on-change hash (scripts/unit_repo.py
+indexes them: tests/test_unit_repo.py). Installing the packages in systemd containers (Debian 12
+and 13) is what the molecule scenarios do."""
 
-import gzip
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -16,14 +14,13 @@ from standin_helpers import HERE
 BUILD = HERE / "build-repo.sh"
 VERSION = "1.34.2-1~standin"
 STANDIN_LINE = ("==> NGINX Unit packages: offline TEST STAND-IN of Unit 1.34.2 "
-                "(set UNIT_PACKAGES_DIR=... for real packages)\n")
+                "(scripts/unit_repo.py takes real packages)\n")
 
 pytestmark = pytest.mark.skipif(not shutil.which("dpkg-deb"), reason="needs dpkg-deb")
 
 
 def build(out, **env):
     e = dict(os.environ)
-    e.pop("UNIT_PACKAGES_DIR", None)
     e.update(env)
     return subprocess.run(["bash", str(BUILD), str(out)], capture_output=True, text=True,
                           env=e, timeout=120, check=False)
@@ -50,7 +47,7 @@ def repo(tmp_path_factory):
     return out
 
 
-def test_packages_and_index(repo):
+def test_packages(repo):
     debs = sorted(p.name for p in repo.glob("*.deb"))
     assert debs == ["unit-python3.11_%s_all.deb" % VERSION,
                     "unit-python3.13_%s_all.deb" % VERSION, "unit_%s_all.deb" % VERSION]
@@ -73,13 +70,6 @@ def test_packages_and_index(repo):
         assert path in files, path
     assert files["./usr/sbin/unitd"] == "-rwxr-xr-x"
     assert not any("etc/default" in p for p in files)          # Unit ships none
-    packages = (repo / "Packages").read_text()
-    assert packages.count("Package: ") == 3
-    assert re.search(r"Filename: \./unit_1\.34\.2-1~standin_all\.deb\nSize: \d+\n"
-                     r"MD5sum: [0-9a-f]{32}\nSHA1: [0-9a-f]{40}\nSHA256: [0-9a-f]{64}",
-                     packages)
-    assert gzip.decompress((repo / "Packages.gz").read_bytes()).decode() == packages
-    assert "SHA256:" in (repo / "Release").read_text()
 
 
 def test_service_unit_matches_units_semantics(repo, tmp_path):
@@ -105,18 +95,3 @@ def test_rebuild_only_when_sources_change(repo):
     r = build(repo)
     assert r.returncode == 0 and r.stdout == STANDIN_LINE
     assert deb.stat().st_mtime_ns == before
-
-
-def test_unit_packages_dir_is_indexed_instead(repo, tmp_path):
-    real = tmp_path / "real"
-    real.mkdir()
-    shutil.copy(repo / ("unit_%s_all.deb" % VERSION), real / "unit_1.34.2-1~bookworm_all.deb")
-    out = tmp_path / "out"
-    r = build(out, UNIT_PACKAGES_DIR=str(real))
-    assert r.returncode == 0, r.stderr
-    assert "TEST STAND-IN" not in r.stdout and str(real) in r.stdout
-    assert len(r.stdout.splitlines()) == 1
-    assert [p.name for p in out.glob("*.deb")] == ["unit_1.34.2-1~bookworm_all.deb"]
-    assert "Filename: ./unit_1.34.2-1~bookworm_all.deb" in (out / "Packages").read_text()
-    r = build(out, UNIT_PACKAGES_DIR=str(tmp_path / "missing"))
-    assert r.returncode != 0 and "UNIT_PACKAGES_DIR" in r.stderr

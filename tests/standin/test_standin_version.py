@@ -32,11 +32,12 @@ def unpacked(tmp_path_factory):
 
 def test_packages_say_1_35_0(unpacked):
     repo, root = unpacked
-    packages = (repo / "Packages").read_text()
-    assert "Package: unit\nVersion: %s\n" % VERSION in packages
-    assert "Provides: unit-r1.35.0\n" in packages
-    assert "Depends: unit (= %s), python3.11\n" % VERSION in packages
-    assert "1.34.2" not in packages
+    fields = "".join(subprocess.run(["dpkg-deb", "-f", str(deb)], capture_output=True, text=True,
+                                    check=True).stdout for deb in sorted(repo.glob("*.deb")))
+    assert "Package: unit\nVersion: %s\n" % VERSION in fields
+    assert "Provides: unit-r1.35.0\n" in fields
+    assert "Depends: unit (= %s), python3.11\n" % VERSION in fields
+    assert "1.34.2" not in fields
 
 
 def test_unitd_reports_1_35_0(unpacked):

@@ -2,20 +2,23 @@
 # Copyright: unitchannels maintainers
 # Apache License 2.0 (see LICENSE)
 
-"""code_release_id: the release name of a directory, the same as find + the release_id filter gave;
-of an archive, the SHA-1 stat gave (the name a release from an archive had before)."""
+"""code_release_id: a directory's release is named after everything code_upload ships from it
+(contents, executable bits, link targets, empty directories) and nothing it leaves out; an
+archive after its SHA-1, as stat gives it."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import io
 import os
+import tarfile
 
 import pytest
 
 from ansible.errors import AnsibleLookupError
-from ansible.modules import find, stat
-from ansible_collections.unitchannels.deploy.plugins.filter.release_ids import release_id
+from ansible.modules import stat
+from ansible_collections.unitchannels.deploy.plugins.action import code_upload
 from ansible_collections.unitchannels.deploy.plugins.lookup import code_release_id
 
 EXCLUDES = ['__pycache__', '*.pyc', '.git']
@@ -23,7 +26,7 @@ EXCLUDES = ['__pycache__', '*.pyc', '.git']
 
 @pytest.fixture
 def code(app_code):
-    return app_code  # hidden files count; find culls names, not directories; the link is no regular file
+    return app_code  # a hidden file, an executable, a link, an empty directory, .git and caches
 
 
 def lookup(*terms, **options):
@@ -33,32 +36,70 @@ def lookup(*terms, **options):
     return plugin.run(list(terms), variables={})
 
 
-def shipped(files, root):
-    """find's files without those under an excluded directory (code_upload leaves those out)."""
-    return [f for f in files if '.git' not in os.path.relpath(f['path'], root).split(os.sep)[:-1]]
+def name(code):
+    return lookup(str(code), excludes=EXCLUDES)[0]
 
 
-def test_the_same_name_as_find_and_the_release_id_filter_give_the_shipped_files(code, run_module):
-    found = run_module(find, dict(paths=[str(code)], recurse=True, hidden=True, get_checksum=True, excludes=EXCLUDES))
-    assert not found['failed'] and found['matched'] == 4  # .git/HEAD among them
-    files = shipped(found['files'], str(code))
-    assert len(files) == 3
-    assert lookup(str(code), excludes=EXCLUDES) == [release_id(files, str(code))]
+def test_a_name_of_12_hex_digits_that_does_not_change_by_itself(code):
+    first = name(code)
+    assert len(first) == 12 and int(first, 16) >= 0
+    assert name(code) == first
 
 
-def test_what_git_keeps_in_dot_git_does_not_change_the_name(code):
-    before = lookup(str(code), excludes=EXCLUDES)
+def test_what_git_keeps_in_dot_git_and_caches_do_not_change_the_name(code):
+    before = name(code)
     (code / '.git' / 'FETCH_HEAD').write_text('0123abcd\n')
     (code / '.git' / 'HEAD').write_text('ref: refs/heads/other\n')
-    assert lookup(str(code), excludes=EXCLUDES) == before
+    (code / 'chat' / '__pycache__' / 'views.cpython-311.pyc').write_bytes(b'\0other')
+    assert name(code) == before
 
 
 def test_a_change_of_content_gives_another_name(code):
-    before = lookup(str(code), excludes=EXCLUDES)
-    (code / 'chat' / '__pycache__' / 'views.cpython-311.pyc').write_bytes(b'\0other')  # excluded
-    assert lookup(str(code), excludes=EXCLUDES) == before
+    before = name(code)
     (code / 'chat' / 'views.py').write_text('def index(request): return 1\n')
-    assert lookup(str(code), excludes=EXCLUDES) != before
+    assert name(code) != before
+
+
+def test_a_change_of_a_links_target_alone_gives_another_name(code):
+    before = name(code)
+    os.remove(str(code / 'link.py'))
+    os.symlink('chat/views.py', str(code / 'link.py'))
+    assert name(code) != before
+
+
+def test_the_executable_bit_alone_gives_another_name_and_other_mode_bits_do_not(code):
+    before = name(code)
+    os.chmod(str(code / 'manage.py'), 0o700)  # still executable: the upload ships it as 0755
+    assert name(code) == before
+    os.chmod(str(code / 'manage.py'), 0o644)
+    assert name(code) != before
+
+
+def test_an_empty_directory_alone_gives_another_name(code):
+    before = name(code)
+    (code / 'media').mkdir()
+    assert name(code) != before
+    (code / 'media').rmdir()
+    assert name(code) == before
+
+
+def test_the_name_covers_exactly_what_the_upload_ships(code):
+    """Every entry of code_upload's archive changes the name when removed; nothing else does."""
+    buffer = io.BytesIO()
+    code_upload.pack(str(code), EXCLUDES, buffer)
+    buffer.seek(0)
+    with tarfile.open(fileobj=buffer, mode='r:gz') as archive:
+        shipped = sorted(m.name for m in archive.getmembers())
+    assert shipped == ['.env.example', 'chat', 'chat/views.py', 'link.py', 'manage.py', 'static']
+    before = name(code)
+    os.remove(str(code / '.env.example'))
+    assert name(code) != before
+
+
+def test_a_directory_without_files_is_refused(tmp_path):
+    (tmp_path / 'empty' / 'sub').mkdir(parents=True)
+    with pytest.raises(AnsibleLookupError, match='empty holds no files, so there is no code to deploy'):
+        lookup(str(tmp_path / 'empty'), excludes=EXCLUDES)
 
 
 def test_an_archive_is_named_after_its_sha1_as_stat_gives_it(tmp_path, run_module):

@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""What a release ships from a directory of the controller, walked once for both its name (the
+code_release_id lookup) and its upload (the code_upload action), so that the two cannot disagree.
+
+A release ships directories (empty ones too), regular files with their content and whether they
+are executable (the upload's mode u=rwX,g=rX,o=rX keeps nothing else of a mode), and symbolic
+links with their targets. A name that matches one of the excludes (shell patterns) is left out,
+a directory with all it holds. Other kinds of files (sockets, fifos, devices) are not shipped.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import hashlib
+import os
+import stat
+
+NAME_LENGTH = 12
+
+
+def excluded(name, excludes):
+    return any(fnmatch.fnmatch(name, pattern) for pattern in excludes)
+
+
+def entries(root, excludes):
+    """(relative path, kind, path) of what a release ships from root, in a fixed order; kind is
+    'dir', 'file' or 'link'. Links are not followed (a link to a directory is a link)."""
+    for top, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not excluded(d, excludes))
+        for name in sorted(dirs + [n for n in names if not excluded(n, excludes)]):
+            path = os.path.join(top, name)
+            mode = os.lstat(path).st_mode
+            kind = ('link' if stat.S_ISLNK(mode) else 'dir' if stat.S_ISDIR(mode)
+                    else 'file' if stat.S_ISREG(mode) else None)
+            if kind:
+                yield os.path.relpath(path, root), kind, path
+
+
+def sha1_of(path):
+    digest = hashlib.sha1()
+    with open(path, 'rb') as handle:
+        for block in iter(lambda: handle.read(65536), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def release_name(root, excludes):
+    """12 hex digits naming what a release ships from root: the SHA-1 of one line per entry
+    (a directory's path; a file's path, executable bit and SHA-1; a link's path and target).
+    Raises ValueError when root ships no regular file."""
+    lines = []
+    for relpath, kind, path in entries(root, excludes):
+        if kind == 'file':
+            executable = 'x' if os.lstat(path).st_mode & 0o111 else '-'
+            lines.append('f %s %s %s' % (relpath, executable, sha1_of(path)))
+        elif kind == 'link':
+            lines.append('l %s -> %s' % (relpath, os.readlink(path)))
+        else:
+            lines.append('d %s' % relpath)
+    if not any(line.startswith('f ') for line in lines):
+        raise ValueError('%s holds no files, so there is no code to deploy' % root)
+    text = '\n'.join(lines).encode('utf-8', 'surrogateescape')
+    return hashlib.sha1(text).hexdigest()[:NAME_LENGTH]

@@ -1,0 +1,230 @@
+"""Build the local apt repositories of NGINX Unit the tests, the demo and the bench install from.
+
+    python3 scripts/unit_repo.py CACHE_DIR   (make unit-repo)
+    python3 scripts/unit_repo.py --summary CACHE_DIR
+
+Each repository is shaped like packages.nginx.org/unit/debian: one suite per Debian release
+("deb [trusted=yes] file:/srv/unit-repo bookworm unit"), because Unit's packages are built per
+release (1.35.0-1~bookworm and 1.35.0-1~trixie): a flat repository holding both would hand the
+higher of the two to every host.
+
+  CACHE_DIR/unit-repo          Unit 1.34.2 (Debian 12)
+  CACHE_DIR/unit-repo-next     Unit 1.35.0 (Debian 12 for the upgrade, Debian 13)
+  CACHE_DIR/unit-repo-standin  the stand-in as 1.34.2 (Debian 12 and 13), always: the user
+                               scenario runs on it, so that it does not rot
+
+Where the packages come from: UNIT_PACKAGES_DIR when it is set, else ../shared/unit-packages
+beside the checkout when that folder exists, else the offline stand-in (tests/standin). The
+folder may be flat (*.deb; the release is read from the version, "1.34.2-1~bookworm") or a tree
+<codename>/<version>/*.deb. A release a scenario needs (narrowed by MOLECULE_DISTROS) without a
+`unit` and a `unit-python3.X` package of the version stops the build, naming the folder and what
+is missing. Each repository's SOURCE file says in one line what it holds; --summary prints them.
+"""
+
+import gzip
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDIN_BUILD = ROOT / "tests" / "standin" / "build-repo.sh"
+SHARED_PACKAGES = ROOT.parent / "shared" / "unit-packages"
+COMPONENT = "unit"
+ARCHITECTURES = ("amd64", "arm64")
+CODENAMES = {"debian12": "bookworm", "debian13": "trixie"}
+DEBIAN = {"bookworm": "12", "trixie": "13"}
+# The repositories and what the scenarios install from them: version -> Debian platforms.
+REPOSITORIES = (
+    ("unit-repo", "1.34.2", ("debian12",)),
+    ("unit-repo-next", "1.35.0", ("debian12", "debian13")),
+)
+STANDIN_REPOSITORY = ("unit-repo-standin", "1.34.2", ("debian12", "debian13"))
+
+
+class RepoError(Exception):
+    """Bad input: the message names the folder and what is missing."""
+
+
+def control(deb):
+    out = subprocess.run(["dpkg-deb", "-f", str(deb)], check=True, capture_output=True,
+                         text=True).stdout
+    fields = {}
+    for line in out.splitlines():
+        if line[:1] not in (" ", "\t") and ":" in line:
+            key, value = line.split(":", 1)
+            fields[key] = value.strip()
+    return out.rstrip("\n"), fields
+
+
+def package_releases(source, deb, version):
+    """The Debian releases a package is for: its tree folder, its version's ~codename, or all."""
+    parts = deb.relative_to(source).parts
+    if len(parts) > 1 and parts[0] in CODENAMES.values():
+        return {parts[0]}
+    m = re.search(r"~([a-z]+)\d*$", version)
+    if m and m.group(1) in CODENAMES.values():
+        return {m.group(1)}
+    return set(CODENAMES.values())
+
+
+def collect(source, label):
+    """Every .deb under source: [(path, control text, fields, releases)]."""
+    if not source.is_dir():
+        raise RepoError("%s is not a directory" % label)
+    found = []
+    for deb in sorted(source.rglob("*.deb")):
+        text, fields = control(deb)
+        found.append((deb, text, fields, package_releases(source, deb, fields.get("Version", ""))))
+    if not any(f.get("Package") == "unit" for _, _, f, _ in found):
+        raise RepoError("%s holds no `unit` package (.deb files found: %d)" % (label, len(found)))
+    return found
+
+
+def select(found, label, version, codenames):
+    """The packages of one Unit version for each release, or an error naming what is missing."""
+    chosen = {}
+    missing = []
+    for codename in codenames:
+        debs = [(p, t, f) for p, t, f, rel in found if codename in rel
+                and f.get("Version", "").split("-")[0] == version]
+        names = {f["Package"] for _, _, f in debs}
+        lacks = [n for n in ("unit",) if n not in names]
+        if not any(n.startswith("unit-python3") for n in names):
+            lacks.append("unit-python3.X")
+        if lacks:
+            missing.append("%s %s for Debian %s (%s)" % (
+                " and ".join(lacks), version, DEBIAN[codename], codename))
+        chosen[codename] = debs
+    if missing:
+        raise RepoError("%s lacks %s" % (label, "; ".join(missing)))
+    return chosen
+
+
+def digests(data):
+    return {n: hashlib.new(n, data).hexdigest() for n in ("md5", "sha1", "sha256")}
+
+
+def write_suite(repo, codename, debs, description):
+    pool = repo / "pool" / codename
+    pool.mkdir(parents=True)
+    stanzas = []
+    for path, text, fields in debs:
+        data = path.read_bytes()
+        (pool / path.name).write_bytes(data)
+        d = digests(data)
+        stanzas.append(("%s\nFilename: pool/%s/%s\nSize: %d\nMD5sum: %s\nSHA1: %s\nSHA256: %s\n"
+                        % (text, codename, path.name, len(data), d["md5"], d["sha1"], d["sha256"]),
+                        fields.get("Architecture", "all")))
+    index = {}
+    for arch in ARCHITECTURES:
+        packages = "\n".join(text for text, a in stanzas if a in (arch, "all")).encode()
+        rel = "%s/binary-%s" % (COMPONENT, arch)
+        (repo / "dists" / codename / rel).mkdir(parents=True)
+        for name, data in (("Packages", packages), ("Packages.gz", gzip.compress(packages, mtime=0))):
+            (repo / "dists" / codename / rel / name).write_bytes(data)
+            index["%s/%s" % (rel, name)] = data
+    lines = ["Origin: unitchannels.deploy tests", "Label: NGINX Unit",
+             "Suite: %s" % codename, "Codename: %s" % codename,
+             "Date: Thu, 01 Jan 2025 00:00:00 UTC",
+             "Architectures: %s" % " ".join(ARCHITECTURES), "Components: %s" % COMPONENT,
+             "Description: %s" % description]
+    for field, algo in (("MD5Sum", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
+        lines.append("%s:" % field)
+        lines.extend(" %s %d %s" % (digests(data)[algo], len(data), name)
+                     for name, data in sorted(index.items()))
+    (repo / "dists" / codename / "Release").write_text("\n".join(lines) + "\n")
+
+
+def build(repo, chosen, summary):
+    """Write the repository anew (it is small: a copy beats working out what changed)."""
+    tmp = repo.with_name(repo.name + ".new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for codename, debs in chosen.items():
+        write_suite(tmp, codename, debs, summary)
+    (tmp / "SOURCE").write_text(summary + "\n")
+    shutil.rmtree(repo, ignore_errors=True)
+    tmp.rename(repo)
+    print("==> %s: %s" % (repo.name, summary))
+
+
+def describe(version, chosen, origin):
+    per_release = ", ".join(
+        "Debian %s %s" % (DEBIAN[c], next(f["Version"] for _, _, f in debs if f["Package"] == "unit"))
+        for c, debs in chosen.items())
+    return "NGINX Unit %s, %s (%s)" % (version, origin, per_release)
+
+
+def standin_packages(cache, version):
+    """The stand-in's .debs of one version, built by tests/standin/build-repo.sh (cached there)."""
+    out = cache / ("standin-debs-%s" % version)
+    subprocess.run(["bash", str(STANDIN_BUILD), str(out), version], check=True,
+                   stdout=subprocess.DEVNULL)
+    return out
+
+
+def wanted_platforms():
+    distros = os.environ.get("MOLECULE_DISTROS", "debian12 debian13").split()
+    unknown = [d for d in distros if d not in CODENAMES]
+    if unknown:
+        raise RepoError("MOLECULE_DISTROS names %s; known: %s"
+                        % (" ".join(unknown), " ".join(CODENAMES)))
+    return distros
+
+
+def packages_source():
+    """(folder, how it was chosen) of real packages, or (None, why the stand-in)."""
+    given = os.environ.get("UNIT_PACKAGES_DIR", "")
+    if given:
+        return Path(given), "UNIT_PACKAGES_DIR=%s" % given
+    if SHARED_PACKAGES.is_dir():
+        return SHARED_PACKAGES, "../shared/unit-packages"
+    return None, "no UNIT_PACKAGES_DIR and no ../shared/unit-packages"
+
+
+def main(cache):
+    """Check every repository's packages first, then write them: bad input changes nothing."""
+    distros = wanted_platforms()
+    source, origin = packages_source()
+    found = collect(source, origin) if source else None
+    plans = []
+    for name, version, platforms in REPOSITORIES:
+        codenames = [CODENAMES[p] for p in platforms if p in distros] or [CODENAMES[platforms[0]]]
+        if found is not None:
+            chosen = select(found, origin, version, codenames)
+            plans.append((name, chosen, describe(version, chosen, "real packages from " + origin)))
+        else:
+            standin = standin_packages(cache, version)
+            chosen = select(collect(standin, standin), standin, version, codenames)
+            plans.append((name, chosen, describe(version, chosen, "TEST STAND-IN (" + origin + ")")))
+    name, version, platforms = STANDIN_REPOSITORY
+    standin = standin_packages(cache, version)
+    chosen = select(collect(standin, standin), standin, version, [CODENAMES[p] for p in platforms])
+    plans.append((name, chosen, describe(version, chosen, "TEST STAND-IN (kept for the user scenario)")))
+    for name, chosen, text in plans:
+        build(cache / name, chosen, text)
+
+
+def summary(cache):
+    """One line per repository: what make test installs where."""
+    for name, _, _ in REPOSITORIES + (STANDIN_REPOSITORY,):
+        source = cache / name / "SOURCE"
+        text = source.read_text().strip() if source.exists() else "not built (make unit-repo)"
+        print("    %-18s %s" % (name, text))
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args[:1] == ["--summary"] and len(args) == 2:
+        summary(Path(args[1]))
+    elif len(args) == 1 and not args[0].startswith("-"):
+        try:
+            main(Path(args[0]).resolve())
+        except RepoError as e:
+            sys.exit("make unit-repo: %s" % e)
+    else:
+        sys.exit(__doc__)
