@@ -34,7 +34,7 @@ fi
 start=$(date +%s)
 echo "==> molecule test -s $scenario (platforms: $platforms)"
 # Which NGINX Unit the scenario installs: the repositories its platforms mount.
-for var in $(grep -oE '\$\{UNIT_[A-Z_]*REPO_DIR\}' "$config" | tr -d '${}' | sort -u); do
+grep -oE 'UNIT_[A-Z_]*REPO_DIR' "$config" | sort -u | while read -r var; do
   echo "    $var: $(cat "${!var}/SOURCE")"
 done
 log=.cache/molecule-$scenario.log

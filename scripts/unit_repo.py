@@ -79,7 +79,7 @@ def collect(source, label):
     for deb in sorted(source.rglob("*.deb")):
         text, fields = control(deb)
         found.append((deb, text, fields, package_releases(source, deb, fields.get("Version", ""))))
-    if not any(f.get("Package") == "unit" for _, _, f, _ in found):
+    if not any(fields.get("Package") == "unit" for dummy, dummy, fields, dummy in found):
         raise RepoError("%s holds no `unit` package (.deb files found: %d)" % (label, len(found)))
     return found
 
@@ -91,7 +91,7 @@ def select(found, label, version, codenames):
     for codename in codenames:
         debs = [(p, t, f) for p, t, f, rel in found if codename in rel
                 and f.get("Version", "").split("-")[0] == version]
-        names = {f["Package"] for _, _, f in debs}
+        names = {fields["Package"] for dummy, dummy, fields in debs}
         lacks = [n for n in ("unit",) if n not in names]
         if not any(n.startswith("unit-python3") for n in names):
             lacks.append("unit-python3.X")
@@ -154,7 +154,8 @@ def build(repo, chosen, summary):
 
 def describe(version, chosen, origin):
     per_release = ", ".join(
-        "Debian %s %s" % (DEBIAN[c], next(f["Version"] for _, _, f in debs if f["Package"] == "unit"))
+        "Debian %s %s" % (DEBIAN[c], next(fields["Version"] for dummy, dummy, fields in debs
+                                          if fields["Package"] == "unit"))
         for c, debs in chosen.items())
     return "NGINX Unit %s, %s (%s)" % (version, origin, per_release)
 
@@ -211,7 +212,7 @@ def main(cache):
 
 def summary(cache):
     """One line per repository: what make test installs where."""
-    for name, _, _ in REPOSITORIES + (STANDIN_REPOSITORY,):
+    for name, dummy, dummy in REPOSITORIES + (STANDIN_REPOSITORY,):
         source = cache / name / "SOURCE"
         text = source.read_text().strip() if source.exists() else "not built (make unit-repo)"
         print("    %-18s %s" % (name, text))

@@ -42,6 +42,7 @@ ALLOWED = [
     "plugins/filter/*.py",
     "plugins/filter/*.yml",
     "plugins/lookup/*.py",
+    "plugins/plugin_utils/*.py",
     "plugins/test/*.py",
     "plugins/test/*.yml",
     # roles
@@ -83,6 +84,7 @@ REQUIRED = [
     "plugins/doc_fragments/unit_control.py",
     "plugins/filter/mask_secrets.py",
     "plugins/filter/release_ids.py",
+    "plugins/plugin_utils/code_tree.py",
     "plugins/test/unit_listener.py",
     "roles/unit/tasks/main.yml",
     "roles/unit/meta/argument_specs.yml",

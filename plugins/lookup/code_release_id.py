@@ -13,7 +13,7 @@ author: unitchannels maintainers (@unitchannels)
 short_description: Name a release after the code in a directory or an archive on the controller
 description:
   - Returns, for each directory, 12 hex digits naming everything a release ships from it, as
-    M(unitchannels.deploy.code_upload) packs it (the two share one walk of the directory): the
+    M(unitchannels.deploy.code_upload) packs it (the two share one walk of the directory), the
     SHA-1 of one line per directory (empty ones too), regular file (its content and whether it is
     executable) and symbolic link (its target). A change to any of these is a new release.
   - For a file (an archive of the code), the first 12 hex digits of its SHA-1, as
