@@ -12,8 +12,10 @@ and the table shows the median, min and max over the rounds (BENCH_ROUNDS, defau
                 BENCH_NOOP_TURNS turns per round (default 3): the median of the turns' ratios
   *_mitogen     the same runs under Mitogen's mitogen_linear strategy
   deploy_*      playbooks/deploy.yml of a new release (code only) under an HTTP request loop
-  serve_*       chat page requests/s and chat deliveries/s: Unit as the role configures it /
-                the better of Daphne and Uvicorn (2 processes each) in the same container
+  serve_*       chat page requests/s and chat deliveries/s: Unit / the better of Daphne and
+                Uvicorn in the same container, set up alike: the same app, loader, environment
+                and channel layer (BENCH_CHANNEL_LAYER: redis, the role's default, or
+                redis-pubsub), and 2 processes each (Unit's processes are set to 2 for it)
   serve_*_spread how far the furthest round's ratio lies from their median (%)
   *_processes   chat page requests/s through Unit with 1, vCPUs and 2 x vCPUs app processes
                 (what the role's default, two per vCPU, is based on)
@@ -46,6 +48,8 @@ TURNS = int(os.environ.get("BENCH_TURNS", "5"))  # serving, the chat page: each 
 WS_CYCLES = int(os.environ.get("BENCH_WS_CYCLES", "60"))  # serving, WebSocket: 1 s windows per server and round
 NOOP_TURNS = int(os.environ.get("BENCH_NOOP_TURNS", "3"))  # no-op: site.yml and the empty play this often per round
 HTTP_SECONDS = int(os.environ.get("BENCH_HTTP_SECONDS", "3"))
+CHANNEL_LAYER = os.environ.get("BENCH_CHANNEL_LAYER", "redis")  # the role's channels_app_channel_layer
+SERVING_PROCESSES = 2  # each server's processes while serving is compared (Uvicorn, Daphne: 2 each)
 PREFIX = "unitchannels-bench-"
 DEMO = ROOT / "roles" / "channels_app" / "files" / "demo_project"
 PROBE = ROOT / "molecule" / "shared" / "files" / "chat_probe.py"
@@ -154,6 +158,7 @@ def inventory(hosts, connection="community.docker.docker"):
                 "unit_repository_trusted": True,
                 "redis_container_compat": True,
                 "channels_app_secret_key": "bench-secret-0123456789abcdef0123456789",
+                "channels_app_channel_layer": CHANNEL_LAYER,
                 "channels_app_allowed_hosts": ["localhost", "127.0.0.1"],
                 "channels_app_pip_ca_file": str(CA_FILE),
             },
@@ -403,6 +408,8 @@ def serving(host, rounds):
                 time.sleep(1)
         else:
             raise BenchError(f"{name} does not serve the chat page (see {WORK / 'servers.log'})")
+    # Set up alike: Unit with as many processes as the others (the role's default is two per vCPU).
+    unit_processes(host, SERVING_PROCESSES)
     samples = {name: {"http": [], "ws": [], "ws_p99_ms": [], "ws_lost": []} for name in servers}
     samples.update(http_ratio=[], ws_ratio=[])
     unit_server = ""
@@ -663,6 +670,7 @@ def main():
         "machine": machine(),
         "unit_packages": "stand-in" if standin else "real",
         "unit_repository": (REPO / "SOURCE").read_text().strip(),
+        "serving_setup": {"processes_per_server": SERVING_PROCESSES, "channel_layer": CHANNEL_LAYER},
         "unit_server_header": unit_server,
         "figures": figures,
     }

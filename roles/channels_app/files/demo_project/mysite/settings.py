@@ -12,7 +12,7 @@ DJANGO_DATA_DIR               the project directory (where the default SQLite fi
 DATABASE_URL                  sqlite:///db.sqlite3 (relative sqlite paths are in DJANGO_DATA_DIR)
 DJANGO_STATIC_ROOT            <project directory>/static   (collectstatic target)
 DJANGO_STATIC_URL             /static/
-CHANNEL_LAYER                 memory   (or redis)
+CHANNEL_LAYER                 memory   (or redis, or redis-pubsub)
 REDIS_URL                     redis://127.0.0.1:6379/0   (used when CHANNEL_LAYER=redis)
 CHANNEL_LAYER_CAPACITY        2000
 CHANNEL_LAYER_EXPIRY          60   (seconds)
@@ -135,6 +135,24 @@ if CHANNEL_LAYER == "memory":
             "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY, "expiry": CHANNEL_LAYER_EXPIRY},
         },
     }
+elif CHANNEL_LAYER == "redis-pubsub":
+    # Redis pub/sub: a group message is published once and each process hands it to its own
+    # members (RedisChannelLayer pushes one copy per member). Messages are not stored: one sent
+    # while nobody listens is gone, so there is no capacity or expiry.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": env_str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                        "socket_timeout": None,
+                        "socket_connect_timeout": 5,
+                    }
+                ],
+            },
+        },
+    }
 elif CHANNEL_LAYER == "redis":
     # redis://[:PASSWORD@]HOST:PORT/DB (percent-encode special characters), or
     # rediss:// for TLS, or unix:///path/redis.sock?db=0.
@@ -164,7 +182,7 @@ elif CHANNEL_LAYER == "redis":
     }
 else:
     raise ImproperlyConfigured(
-        f"CHANNEL_LAYER={CHANNEL_LAYER!r} is not supported: use 'memory' or 'redis'."
+        f"CHANNEL_LAYER={CHANNEL_LAYER!r} is not supported: use 'memory', 'redis' or 'redis-pubsub'."
     )
 
 # Security ---------------------------------------------------------------------
