@@ -194,7 +194,9 @@ def main(cache):
     found = collect(source, origin) if source else None
     plans = []
     for name, version, platforms in REPOSITORIES:
-        codenames = [CODENAMES[p] for p in platforms if p in distros] or [CODENAMES[platforms[0]]]
+        # Debian 12 always: the scenarios with platforms of their own (upgrade, user, multihost,
+        # reliability, tls) run on it whatever MOLECULE_DISTROS names.
+        codenames = [CODENAMES[p] for p in platforms if p in distros or p == "debian12"]
         if found is not None:
             chosen = select(found, origin, version, codenames)
             plans.append((name, chosen, describe(version, chosen, "real packages from " + origin)))

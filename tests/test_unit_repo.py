@@ -107,6 +107,13 @@ def test_a_missing_release_stops_before_anything_is_written(packages, tmp_path, 
     assert sorted(p.name for p in (cache / "unit-repo-next" / "dists").iterdir()) == ["bookworm"]
 
 
+def test_debian_12_is_needed_whatever_molecule_distros_names(packages, tmp_path, monkeypatch):
+    """The upgrade scenario (and the others with platforms of their own) run on Debian 12."""
+    shutil.rmtree(packages / "bookworm" / "1.35.0")
+    with pytest.raises(unit_repo.RepoError, match=r"lacks unit and unit-python3\.X 1\.35\.0 for Debian 12"):
+        run(tmp_path / "cache", monkeypatch, packages, distros="debian13")
+
+
 def test_a_module_without_unit_or_no_unit_at_all(packages, tmp_path, monkeypatch):
     for deb in (packages / "bookworm" / "1.34.2").glob("unit_*.deb"):
         deb.unlink()
