@@ -265,7 +265,7 @@ def howto_bundle():
                 "environment": {
                     "DJANGO_SETTINGS_MODULE": "mysite.settings",
                     "DJANGO_SECRET_KEY": "howto-bench-secret-not-used-elsewhere",
-                    "CHANNEL_LAYER": "redis",
+                    "CHANNEL_LAYER": CHANNEL_LAYER,
                 },
             }
         },
@@ -408,7 +408,10 @@ def serving(host, rounds):
                 time.sleep(1)
         else:
             raise BenchError(f"{name} does not serve the chat page (see {WORK / 'servers.log'})")
-    # Set up alike: Unit with as many processes as the others (the role's default is two per vCPU).
+    # Set up alike: Unit with as many processes as the others (the role's default is two per vCPU,
+    # put back at the end).
+    configured = run(["docker", "exec", host, "curl", "-fsS", "--unix-socket", "/var/run/control.unit.sock",
+                      "http://localhost/config/applications/chat/processes"]).strip()
     unit_processes(host, SERVING_PROCESSES)
     samples = {name: {"http": [], "ws": [], "ws_p99_ms": [], "ws_lost": []} for name in servers}
     samples.update(http_ratio=[], ws_ratio=[])
@@ -435,6 +438,7 @@ def serving(host, rounds):
             samples[f"{kind}_ratio"].append(statistics.median(ratios))
             say(f"serving round {r + 1}: {kind}: Unit / the better of the others: {statistics.median(ratios):.3f} "
                 f"(median of {[round(x, 3) for x in ratios]})")
+    unit_processes(host, configured)
     return samples, unit_server
 
 

@@ -7,8 +7,8 @@ scenario=${1:?usage: molecule-run.sh SCENARIO}
 [ -d "molecule/$scenario" ] || { echo "molecule-run: no scenario molecule/$scenario" >&2; exit 2; }
 
 # The repositories make unit-repo built (scripts/unit_repo.py says what each holds): Unit 1.34.2,
-# the newer 1.35.0 (the default scenario's Debian 13 host, the upgrade), and the stand-in the
-# unit scenario keeps running on.
+# the newer 1.35.0 (the Debian 13 hosts, the upgrade), and the stand-in the user scenario always
+# runs on.
 export UNIT_REPO_DIR=${UNIT_REPO_DIR:-$PWD/.cache/unit-repo}
 export UNIT_NEXT_REPO_DIR=${UNIT_NEXT_REPO_DIR:-$PWD/.cache/unit-repo-next}
 export UNIT_STANDIN_REPO_DIR=${UNIT_STANDIN_REPO_DIR:-$PWD/.cache/unit-repo-standin}

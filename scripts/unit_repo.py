@@ -17,7 +17,7 @@ Where the packages come from: UNIT_PACKAGES_DIR when it is set, else ../shared/u
 beside the checkout when that folder exists, else the offline stand-in (tests/standin). The
 folder may be flat (*.deb; the release is read from the version, "1.34.2-1~bookworm") or a tree
 <codename>/<version>/*.deb. A release a scenario needs (narrowed by MOLECULE_DISTROS) without a
-`unit` and a `unit-python3.X` package of the version stops the build, naming the folder and what
+`unit` and the `unit-python3.X` package the roles install there (of this machine's architecture) stops the build, naming the folder and what
 is missing. Each repository's SOURCE file says in one line what it holds; --summary prints them.
 """
 
@@ -35,8 +35,13 @@ STANDIN_BUILD = ROOT / "tests" / "standin" / "build-repo.sh"
 SHARED_PACKAGES = ROOT.parent / "shared" / "unit-packages"
 COMPONENT = "unit"
 ARCHITECTURES = ("amd64", "arm64")
+# The containers run on this machine's architecture: its packages, or Architecture: all, count.
+ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                      check=False).stdout.strip() or "amd64"
 CODENAMES = {"debian12": "bookworm", "debian13": "trixie"}
 DEBIAN = {"bookworm": "12", "trixie": "13"}
+# The Python module the roles install on each release (its python3 version).
+PYTHONS = {"bookworm": "3.11", "trixie": "3.13"}
 # The repositories and what the scenarios install from them: version -> Debian platforms.
 REPOSITORIES = (
     ("unit-repo", "1.34.2", ("debian12",)),
@@ -90,11 +95,14 @@ def select(found, label, version, codenames):
     missing = []
     for codename in codenames:
         debs = [(p, t, f) for p, t, f, rel in found if codename in rel
-                and f.get("Version", "").split("-")[0] == version]
+                and f.get("Version", "").split("-")[0] == version
+                and f.get("Architecture") in (ARCH, "all")]
         names = {fields["Package"] for dummy, dummy, fields in debs}
-        lacks = [n for n in ("unit",) if n not in names]
-        if not any(n.startswith("unit-python3") for n in names):
-            lacks.append("unit-python3.X")
+        lacks = [n for n in ("unit", "unit-python" + PYTHONS[codename]) if n not in names]
+        files = [p.name for p, dummy, dummy in debs]
+        twice = sorted({f for f in files if files.count(f) > 1})
+        if twice:
+            raise RepoError("%s holds %s more than once" % (label, ", ".join(twice)))
         if lacks:
             missing.append("%s %s for Debian %s (%s)" % (
                 " and ".join(lacks), version, DEBIAN[codename], codename))
@@ -129,7 +137,7 @@ def write_suite(repo, codename, debs, description):
             index["%s/%s" % (rel, name)] = data
     lines = ["Origin: unitchannels.deploy tests", "Label: NGINX Unit",
              "Suite: %s" % codename, "Codename: %s" % codename,
-             "Date: Thu, 01 Jan 2025 00:00:00 UTC",
+             "Date: Wed, 01 Jan 2025 00:00:00 UTC",
              "Architectures: %s" % " ".join(ARCHITECTURES), "Components: %s" % COMPONENT,
              "Description: %s" % description]
     for field, algo in (("MD5Sum", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
@@ -140,15 +148,23 @@ def write_suite(repo, codename, debs, description):
 
 
 def build(repo, chosen, summary):
-    """Write the repository anew (it is small: a copy beats working out what changed)."""
+    """Write the repository anew in a folder beside it, then move its content into place: the
+    folder itself stays, so that containers that mount it (make demo, BENCH_KEEP) keep seeing it."""
     tmp = repo.with_name(repo.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for codename, debs in chosen.items():
         write_suite(tmp, codename, debs, summary)
     (tmp / "SOURCE").write_text(summary + "\n")
-    shutil.rmtree(repo, ignore_errors=True)
-    tmp.rename(repo)
+    repo.mkdir(parents=True, exist_ok=True)
+    for old in repo.iterdir():
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+    for new in tmp.iterdir():
+        new.rename(repo / new.name)
+    tmp.rmdir()
     print("==> %s: %s" % (repo.name, summary))
 
 

@@ -99,7 +99,7 @@ def test_a_missing_release_stops_before_anything_is_written(packages, tmp_path, 
     cache = tmp_path / "cache"
     with pytest.raises(unit_repo.RepoError) as err:
         run(cache, monkeypatch, packages)
-    assert str(err.value) == ("UNIT_PACKAGES_DIR=%s lacks unit and unit-python3.X 1.35.0 for "
+    assert str(err.value) == ("UNIT_PACKAGES_DIR=%s lacks unit and unit-python3.13 1.35.0 for "
                               "Debian 13 (trixie)" % packages)
     assert not cache.exists()
     # Narrowed to Debian 12, the same folder is enough.
@@ -110,7 +110,7 @@ def test_a_missing_release_stops_before_anything_is_written(packages, tmp_path, 
 def test_debian_12_is_needed_whatever_molecule_distros_names(packages, tmp_path, monkeypatch):
     """The upgrade scenario (and the others with platforms of their own) run on Debian 12."""
     shutil.rmtree(packages / "bookworm" / "1.35.0")
-    with pytest.raises(unit_repo.RepoError, match=r"lacks unit and unit-python3\.X 1\.35\.0 for Debian 12"):
+    with pytest.raises(unit_repo.RepoError, match=r"lacks unit and unit-python3\.11 1\.35\.0 for Debian 12"):
         run(tmp_path / "cache", monkeypatch, packages, distros="debian13")
 
 
@@ -126,6 +126,30 @@ def test_a_module_without_unit_or_no_unit_at_all(packages, tmp_path, monkeypatch
         run(tmp_path / "cache", monkeypatch, empty)
     with pytest.raises(unit_repo.RepoError, match="is not a directory"):
         run(tmp_path / "cache", monkeypatch, tmp_path / "nowhere")
+
+
+def test_the_wrong_python_module_or_a_package_twice(packages, tmp_path, monkeypatch):
+    """Debian 13's roles install unit-python3.13: a 3.11 module there is no module at all."""
+    for deb in (packages / "trixie" / "1.35.0").glob("unit-python*.deb"):
+        deb.unlink()
+    make_deb(packages / "trixie" / "1.35.0", "unit-python3.11", "1.35.0-1~trixie")
+    with pytest.raises(unit_repo.RepoError, match=r"lacks unit-python3\.13 1\.35\.0 for Debian 13 \(trixie\)$"):
+        run(tmp_path / "cache", monkeypatch, packages)
+    shutil.rmtree(packages / "trixie")
+    flat_copy = packages / "bookworm" / "unit_1.34.2-1~bookworm_amd64.deb"
+    shutil.copy(packages / "bookworm" / "1.34.2" / flat_copy.name, flat_copy)
+    with pytest.raises(unit_repo.RepoError, match=r"holds unit_1\.34\.2-1~bookworm_amd64\.deb more than once"):
+        run(tmp_path / "cache", monkeypatch, packages, distros="debian12")
+
+
+def test_a_rebuild_keeps_the_folder_containers_mount(packages, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    run(cache, monkeypatch, packages)
+    inode = (cache / "unit-repo").stat().st_ino
+    run(cache, monkeypatch, packages)
+    assert (cache / "unit-repo").stat().st_ino == inode
+    assert (cache / "unit-repo" / "dists" / "bookworm" / "Release").is_file()
+    assert not (cache / "unit-repo.new").exists()
 
 
 def test_the_stand_in_without_real_packages(tmp_path, monkeypatch):

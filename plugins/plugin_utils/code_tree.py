@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import fnmatch
 import hashlib
+import json
 import os
 import stat
 
@@ -50,19 +51,23 @@ def sha1_of(path):
 
 
 def release_name(root, excludes):
-    """12 hex digits naming what a release ships from root: the SHA-1 of one line per entry
-    (a directory's path; a file's path, executable bit and SHA-1; a link's path and target).
+    """12 hex digits naming what a release ships from root: the SHA-1 of one JSON line per entry
+    (a directory's path; a file's path, executable bit and SHA-1; a link's path and target), so
+    that no name, however odd, can make two trees read alike.
     Raises ValueError when root ships no regular file."""
     lines = []
+    files = 0
     for relpath, kind, path in entries(root, excludes):
         if kind == 'file':
-            executable = 'x' if os.lstat(path).st_mode & 0o111 else '-'
-            lines.append('f %s %s %s' % (relpath, executable, sha1_of(path)))
+            files += 1
+            executable = bool(os.lstat(path).st_mode & 0o111)
+            entry = ['f', relpath, executable, sha1_of(path)]
         elif kind == 'link':
-            lines.append('l %s -> %s' % (relpath, os.readlink(path)))
+            entry = ['l', relpath, os.readlink(path)]
         else:
-            lines.append('d %s' % relpath)
-    if not any(line.startswith('f ') for line in lines):
+            entry = ['d', relpath]
+        lines.append(json.dumps(entry))
+    if not files:
         raise ValueError('%s holds no files, so there is no code to deploy' % root)
     text = '\n'.join(lines).encode('utf-8', 'surrogateescape')
     return hashlib.sha1(text).hexdigest()[:NAME_LENGTH]

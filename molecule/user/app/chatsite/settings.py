@@ -86,6 +86,14 @@ if CHANNEL_LAYER == "redis":
             },
         },
     }
+elif CHANNEL_LAYER == "redis-pubsub":
+    REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+        },
+    }
 elif CHANNEL_LAYER == "memory":
     CHANNEL_LAYERS = {
         "default": {
@@ -94,7 +102,7 @@ elif CHANNEL_LAYER == "memory":
         },
     }
 else:
-    raise ImproperlyConfigured(f"CHANNEL_LAYER must be 'redis' or 'memory', not {CHANNEL_LAYER!r}")
+    raise ImproperlyConfigured(f"CHANNEL_LAYER must be 'redis', 'redis-pubsub' or 'memory', not {CHANNEL_LAYER!r}")
 
 LOGGING = {
     "version": 1,

@@ -112,3 +112,13 @@ def test_an_archive_is_named_after_its_sha1_as_stat_gives_it(tmp_path, run_modul
 def test_a_missing_directory_is_named(tmp_path):
     with pytest.raises(AnsibleLookupError, match='no-such-dir is neither a directory nor a file on the controller'):
         lookup(str(tmp_path / 'no-such-dir'), excludes=EXCLUDES)
+
+
+def test_names_that_look_like_the_name_format_do_not_collide(tmp_path):
+    one, other = tmp_path / 'one', tmp_path / 'other'
+    for root in (one, other):
+        root.mkdir()
+        (root / 'app.py').write_text('x = 1\n')
+    os.symlink('b -> c', str(one / 'a'))
+    os.symlink('c', str(other / 'a -> b'))
+    assert lookup(str(one), excludes=EXCLUDES) != lookup(str(other), excludes=EXCLUDES)

@@ -13,7 +13,7 @@ DATABASE_URL                  sqlite:///db.sqlite3 (relative sqlite paths are in
 DJANGO_STATIC_ROOT            <project directory>/static   (collectstatic target)
 DJANGO_STATIC_URL             /static/
 CHANNEL_LAYER                 memory   (or redis, or redis-pubsub)
-REDIS_URL                     redis://127.0.0.1:6379/0   (used when CHANNEL_LAYER=redis)
+REDIS_URL                     redis://127.0.0.1:6379/0   (CHANNEL_LAYER=redis or redis-pubsub)
 CHANNEL_LAYER_CAPACITY        2000
 CHANNEL_LAYER_EXPIRY          60   (seconds)
 DJANGO_HTTPS                  off  (on: secure cookies and redirect to HTTPS)
