@@ -140,10 +140,10 @@ def write_suite(repo, codename, debs, description):
              "Date: Wed, 01 Jan 2025 00:00:00 UTC",
              "Architectures: %s" % " ".join(ARCHITECTURES), "Components: %s" % COMPONENT,
              "Description: %s" % description]
+    sums = {name: (digests(data), len(data)) for name, data in sorted(index.items())}
     for field, algo in (("MD5Sum", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
         lines.append("%s:" % field)
-        lines.extend(" %s %d %s" % (digests(data)[algo], len(data), name)
-                     for name, data in sorted(index.items()))
+        lines.extend(" %s %d %s" % (d[algo], size, name) for name, (d, size) in sums.items())
     (repo / "dists" / codename / "Release").write_text("\n".join(lines) + "\n")
 
 
@@ -176,12 +176,14 @@ def describe(version, chosen, origin):
     return "NGINX Unit %s, %s (%s)" % (version, origin, per_release)
 
 
-def standin_packages(cache, version):
-    """The stand-in's .debs of one version, built by tests/standin/build-repo.sh (cached there)."""
+def standin_plan(cache, version, codenames, why):
+    """(chosen packages, description) of the stand-in as one Unit version, its .debs built by
+    tests/standin/build-repo.sh (which rebuilds only when its sources change)."""
     out = cache / ("standin-debs-%s" % version)
     subprocess.run(["bash", str(STANDIN_BUILD), str(out), version], check=True,
                    stdout=subprocess.DEVNULL)
-    return out
+    chosen = select(collect(out, out), out, version, codenames)
+    return chosen, describe(version, chosen, "TEST STAND-IN (%s)" % why)
 
 
 def wanted_platforms():
@@ -217,13 +219,10 @@ def main(cache):
             chosen = select(found, origin, version, codenames)
             plans.append((name, chosen, describe(version, chosen, "real packages from " + origin)))
         else:
-            standin = standin_packages(cache, version)
-            chosen = select(collect(standin, standin), standin, version, codenames)
-            plans.append((name, chosen, describe(version, chosen, "TEST STAND-IN (" + origin + ")")))
+            plans.append((name, *standin_plan(cache, version, codenames, origin)))
     name, version, platforms = STANDIN_REPOSITORY
-    standin = standin_packages(cache, version)
-    chosen = select(collect(standin, standin), standin, version, [CODENAMES[p] for p in platforms])
-    plans.append((name, chosen, describe(version, chosen, "TEST STAND-IN (kept for the user scenario)")))
+    plans.append((name, *standin_plan(cache, version, [CODENAMES[p] for p in platforms],
+                                      "kept for the user scenario")))
     for name, chosen, text in plans:
         build(cache / name, chosen, text)
 
