@@ -18,6 +18,7 @@ printf '[Service]\nPrivateUsers=false\n' >/etc/systemd/system/redis-server.servi
 
 # 1. Install Unit and its Python module (the local repository; the official one elsewhere),
 #    Redis for the channel layer, and venv for the virtualenv.
+# shellcheck source=/dev/null
 . /etc/os-release
 echo "deb [trusted=yes] file:/srv/unit-repo $VERSION_CODENAME unit" >/etc/apt/sources.list.d/unit.list
 apt-get update -q

@@ -23,7 +23,8 @@ host_debian_mirror() {
   # The host's own codename counts as a Debian suite when the host is Debian (a newer release
   # than the names below).
   if [ -r /etc/os-release ]; then
-    codename=$(. /etc/os-release && { [ "${ID:-}" = debian ] && echo "${VERSION_CODENAME:-}" || true; })
+    # shellcheck source=/dev/null
+    codename=$(. /etc/os-release; if [ "${ID:-}" = debian ]; then echo "${VERSION_CODENAME:-}"; fi)
   fi
   [ -f "$etc/sources.list" ] && files+=("$etc/sources.list")
   for f in "$etc"/sources.list.d/*; do
