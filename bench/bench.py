@@ -42,6 +42,9 @@ VENV_BIN = ROOT / ".venv" / "bin"
 IMAGE = os.environ.get("MOLECULE_IMAGE_DEBIAN12", "unitchannels-systemd:debian12")
 REPO = Path(os.environ.get("UNIT_REPO_DIR", ROOT / ".cache" / "unit-repo"))
 CA_FILE = Path(os.environ.get("MOLECULE_EXTRA_CA_FILE", "/etc/ssl/certs/ca-certificates.crt"))
+# The fingerprint of the test key that signs the local repositories (make unit-repo).
+REPO_KEY_FILE = ROOT / ".cache" / "unit-repo-key" / "fingerprint"
+REPO_KEY_FINGERPRINT = REPO_KEY_FILE.read_text().strip() if REPO_KEY_FILE.exists() else ""
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 FLEET = 4
 TURNS = int(os.environ.get("BENCH_TURNS", "5"))  # serving, the chat page: each server this often per round
@@ -155,7 +158,8 @@ def inventory(hosts, connection="community.docker.docker"):
                 "ansible_python_interpreter": "/usr/bin/python3",
                 "unit_source": "custom",
                 "unit_repository_url": "file:/srv/unit-repo",
-                "unit_repository_trusted": True,
+                "unit_repository_key_url": "file:///srv/unit-repo/key.asc",
+                "unit_repository_key_fingerprints": [REPO_KEY_FINGERPRINT],
                 "redis_container_compat": True,
                 "channels_app_secret_key": "bench-secret-0123456789abcdef0123456789",
                 "channels_app_channel_layer": CHANNEL_LAYER,
@@ -529,7 +533,8 @@ def print_table(results):
 
 
 def main():
-    for path, hint in ((VENV_BIN / "ansible-playbook", "make venv"), (REPO / "SOURCE", "make unit-repo")):
+    for path, hint in ((VENV_BIN / "ansible-playbook", "make venv"), (REPO / "SOURCE", "make unit-repo"),
+                       (REPO_KEY_FILE, "make unit-repo")):
         if not path.exists():
             raise BenchError(f"missing {path.relative_to(ROOT) if ROOT in path.parents else path} (run: {hint})")
     try:

@@ -20,7 +20,8 @@ printf '[Service]\nPrivateUsers=false\n' >/etc/systemd/system/redis-server.servi
 #    Redis for the channel layer, and venv for the virtualenv.
 # shellcheck source=/dev/null
 . /etc/os-release
-echo "deb [trusted=yes] file:/srv/unit-repo $VERSION_CODENAME unit" >/etc/apt/sources.list.d/unit.list
+# Signed as the official repository is (its key beside it, as the howto fetches NGINX's key).
+echo "deb [signed-by=/srv/unit-repo/key.asc] file:/srv/unit-repo $VERSION_CODENAME unit" >/etc/apt/sources.list.d/unit.list
 apt-get update -q
 # curl too: the howto uploads the configuration with it (the unit package does not depend on it).
 apt-get install -y -q unit unit-python3.11 redis-server python3.11-venv curl

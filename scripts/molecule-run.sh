@@ -15,6 +15,12 @@ export UNIT_STANDIN_REPO_DIR=${UNIT_STANDIN_REPO_DIR:-$PWD/.cache/unit-repo-stan
 for repo in "$UNIT_REPO_DIR" "$UNIT_NEXT_REPO_DIR" "$UNIT_STANDIN_REPO_DIR"; do
   [ -f "$repo/SOURCE" ] || { echo "molecule-run: no apt repository at $repo (run: make unit-repo)" >&2; exit 1; }
 done
+# The repositories are signed by a test key (scripts/unit_repo.py): the roles check its
+# fingerprint and trust it as they would a user's repository.
+key_fingerprint=$PWD/.cache/unit-repo-key/fingerprint
+[ -s "$key_fingerprint" ] || { echo "molecule-run: no signing key at $key_fingerprint (run: make unit-repo)" >&2; exit 1; }
+UNIT_REPO_KEY_FINGERPRINT=$(cat "$key_fingerprint")
+export UNIT_REPO_KEY_FINGERPRINT
 # Sites behind a TLS-inspecting proxy need their CA inside the containers for pip; default to
 # the controller's own bundle so the containers trust what this machine trusts.
 export MOLECULE_EXTRA_CA_FILE=${MOLECULE_EXTRA_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}

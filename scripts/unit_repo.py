@@ -4,7 +4,7 @@
     python3 scripts/unit_repo.py --summary CACHE_DIR
 
 Each repository is shaped like packages.nginx.org/unit/debian: one suite per Debian release
-("deb [trusted=yes] file:/srv/unit-repo bookworm unit"), because Unit's packages are built per
+("deb [signed-by=/srv/unit-repo/key.asc] file:/srv/unit-repo bookworm unit"), because Unit's packages are built per
 release (1.35.0-1~bookworm and 1.35.0-1~trixie): a flat repository holding both would hand the
 higher of the two to every host.
 
@@ -19,6 +19,10 @@ folder may be flat (*.deb; the release is read from the version, "1.34.2-1~bookw
 <codename>/<version>/*.deb. A release a scenario needs (narrowed by MOLECULE_DISTROS) without a
 `unit` and the `unit-python3.X` package the roles install there (of this machine's architecture) stops the build, naming the folder and what
 is missing. Each repository's SOURCE file says in one line what it holds; --summary prints them.
+
+Every suite is signed (InRelease, Release.gpg) with a test key made on the first build and kept in
+CACHE_DIR/unit-repo-key; its public half is key.asc in each repository and its fingerprint
+CACHE_DIR/unit-repo-key/fingerprint, so the roles check and trust it as a user's repository.
 """
 
 import gzip
@@ -28,6 +32,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +55,58 @@ REPOSITORIES = (
 STANDIN_REPOSITORY = ("unit-repo-standin", "1.34.2", ("debian12", "debian13"))
 
 
+KEY_DIR = "unit-repo-key"
+KEY_UID = "unitchannels.deploy test repository <unit-repo@example.invalid>"
+
+
 class RepoError(Exception):
     """Bad input: the message names the folder and what is missing."""
+
+
+class SigningKey:
+    """The repositories' test key: made once in CACHE_DIR/unit-repo-key, used from a GnuPG home of
+    its own in /tmp (a short path: gpg-agent's socket lives there), removed afterwards."""
+
+    def __init__(self, cache):
+        self.folder = cache / KEY_DIR
+        self.home = None
+
+    def gpg(self, *args, data=None):
+        try:
+            return subprocess.run(["gpg", "--batch", "--quiet", "--homedir", self.home, *args],
+                                  input=data, capture_output=True, check=True).stdout
+        except FileNotFoundError:
+            raise RepoError("gpg is missing (it signs the test repositories): apt-get install gpg")
+        except subprocess.CalledProcessError as e:
+            raise RepoError("gpg %s failed: %s" % (args[0], e.stderr.decode(errors="replace").strip()))
+
+    def __enter__(self):
+        self.home = tempfile.mkdtemp(prefix="unit-repo-gpg.")
+        secret = self.folder / "secret.asc"
+        if not secret.exists():
+            self.gpg("--passphrase", "", "--quick-gen-key", KEY_UID, "ed25519", "sign", "never")
+            self.folder.mkdir(parents=True, exist_ok=True)
+            secret.write_bytes(self.gpg("--armor", "--export-secret-keys"))
+            secret.chmod(0o600)
+            print("==> Made the test repositories' signing key (%s)" % self.folder.name)
+        else:
+            self.gpg("--import", str(secret))
+        listing = self.gpg("--with-colons", "--list-keys").decode()
+        self.fingerprint = next(line.split(":")[9] for line in listing.splitlines()
+                                if line.startswith("fpr:"))
+        self.public = self.gpg("--armor", "--export")
+        (self.folder / "fingerprint").write_text(self.fingerprint + "\n")
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["gpgconf", "--homedir", self.home, "--kill", "gpg-agent"],
+                       capture_output=True, check=False)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def sign(self, suite):
+        release = str(suite / "Release")
+        self.gpg("--yes", "--clearsign", "--output", str(suite / "InRelease"), release)
+        self.gpg("--yes", "--detach-sign", "--output", str(suite / "Release.gpg"), release)
 
 
 def control(deb):
@@ -116,7 +171,7 @@ def digests(data):
     return {n: hashlib.new(n, data).hexdigest() for n in ("md5", "sha1", "sha256")}
 
 
-def write_suite(repo, codename, debs, description):
+def write_suite(repo, codename, debs, description, key):
     pool = repo / "pool" / codename
     pool.mkdir(parents=True)
     stanzas = []
@@ -145,17 +200,19 @@ def write_suite(repo, codename, debs, description):
         lines.append("%s:" % field)
         lines.extend(" %s %d %s" % (d[algo], size, name) for name, (d, size) in sums.items())
     (repo / "dists" / codename / "Release").write_text("\n".join(lines) + "\n")
+    key.sign(repo / "dists" / codename)
 
 
-def build(repo, chosen, summary):
+def build(repo, chosen, summary, key):
     """Write the repository anew in a folder beside it, then move its content into place: the
     folder itself stays, so that containers that mount it (make demo, BENCH_KEEP) keep seeing it."""
     tmp = repo.with_name(repo.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for codename, debs in chosen.items():
-        write_suite(tmp, codename, debs, summary)
+        write_suite(tmp, codename, debs, summary, key)
     (tmp / "SOURCE").write_text(summary + "\n")
+    (tmp / "key.asc").write_bytes(key.public)
     repo.mkdir(parents=True, exist_ok=True)
     for old in repo.iterdir():
         if old.is_dir() and not old.is_symlink():
@@ -223,8 +280,9 @@ def main(cache):
     name, version, platforms = STANDIN_REPOSITORY
     plans.append((name, *standin_plan(cache, version, [CODENAMES[p] for p in platforms],
                                       "kept for the user scenario")))
-    for name, chosen, text in plans:
-        build(cache / name, chosen, text)
+    with SigningKey(cache) as key:
+        for name, chosen, text in plans:
+            build(cache / name, chosen, text, key)
 
 
 def summary(cache):

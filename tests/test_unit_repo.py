@@ -3,6 +3,7 @@ folder or a <codename>/<version>/ tree of packages, or from the stand-in; bad in
 before anything is written."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -152,6 +153,33 @@ def test_a_rebuild_keeps_the_folder_containers_mount(packages, tmp_path, monkeyp
     assert not (cache / "unit-repo.new").exists()
 
 
+def test_every_suite_is_signed_by_the_key_beside_it(packages, tmp_path, monkeypatch):
+    """gpgv (what apt verifies with) accepts each suite's InRelease and Release.gpg with key.asc
+    alone; the key is made once: a rebuild signs with the same fingerprint."""
+    cache = tmp_path / "cache"
+    run(cache, monkeypatch, packages)
+    fingerprint = (cache / "unit-repo-key" / "fingerprint").read_text().strip()
+    assert re.fullmatch("[0-9A-F]{40}", fingerprint)
+    for name, codename in (("unit-repo", "bookworm"), ("unit-repo-next", "trixie"),
+                           ("unit-repo-standin", "trixie")):
+        keyring = tmp_path / ("%s.gpg" % name)
+        keyring.write_bytes(subprocess.run(["gpg", "--dearmor"], input=(cache / name / "key.asc").read_bytes(),
+                                           capture_output=True, check=True).stdout)
+        suite = cache / name / "dists" / codename
+        for argv in (["InRelease"], ["Release.gpg", "Release"]):
+            checked = subprocess.run(["gpgv", "--keyring", str(keyring), *[str(suite / a) for a in argv]],
+                                     capture_output=True, text=True, check=False)
+            assert checked.returncode == 0 and "Good signature" in checked.stderr, checked.stderr
+    (cache / "unit-repo" / "dists" / "bookworm" / "Release").write_text("tampered\n")
+    tampered = subprocess.run(["gpgv", "--keyring", str(tmp_path / "unit-repo.gpg"),
+                               str(cache / "unit-repo" / "dists" / "bookworm" / "Release.gpg"),
+                               str(cache / "unit-repo" / "dists" / "bookworm" / "Release")],
+                              capture_output=True, check=False)
+    assert tampered.returncode != 0
+    run(cache, monkeypatch, packages)
+    assert (cache / "unit-repo-key" / "fingerprint").read_text().strip() == fingerprint
+
+
 def test_the_stand_in_without_real_packages(tmp_path, monkeypatch):
     monkeypatch.setattr(unit_repo, "SHARED_PACKAGES", tmp_path / "no-shared")
     cache = tmp_path / "cache"
@@ -173,8 +201,8 @@ def test_apt_reads_the_repository(packages, tmp_path, monkeypatch):
     for d in ("lists/partial", "cache/archives/partial", "etc/preferences.d"):
         (state / d).mkdir(parents=True)
     (state / "etc" / "unit.sources").write_text(
-        "Types: deb\nURIs: file:%s\nSuites: bookworm\nComponents: unit\nTrusted: yes\n"
-        % (cache / "unit-repo-next"))
+        "Types: deb\nURIs: file:%s\nSuites: bookworm\nComponents: unit\nSigned-By: %s\n"
+        % (cache / "unit-repo-next", cache / "unit-repo-next" / "key.asc"))
     opts = ["-o", "Dir::Etc::SourceList=/dev/null", "-o", "Dir::Etc::SourceParts=%s/etc" % state,
             "-o", "Dir::State::Lists=%s/lists" % state, "-o", "Dir::Cache=%s/cache" % state,
             "-o", "Dir::Etc::PreferencesParts=%s/etc/preferences.d" % state,

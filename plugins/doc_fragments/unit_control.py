@@ -46,3 +46,15 @@ options:
 requirements:
   - NGINX Unit with its control API reachable from the managed host (tested against Unit 1.34.2).
 '''
+
+    # Unit's log, read by the modules whose failures Unit explains only there.
+    LOG_FILE = r'''
+options:
+  log_file:
+    description:
+      - Unit's log file on the managed host (C(unitd --log)). Only the lines added after this
+        task's request are read, to say why Unit failed (an app's traceback, an address in use).
+      - The default is the log of the official packages.
+    type: path
+    default: /var/log/unit.log
+'''

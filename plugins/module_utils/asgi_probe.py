@@ -24,7 +24,7 @@ import time
 from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.urls import open_url
-from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import LogTail
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_log import LogTail
 
 WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 ATTEMPT_TIMEOUT = 5

@@ -3,7 +3,10 @@
 # Copyright: unitchannels maintainers
 # Apache License 2.0 (see LICENSE)
 
-"""Small client for NGINX Unit's control API, plus the helpers the modules share.
+"""Small client for NGINX Unit's control API, and what a failed request says.
+
+Its neighbours: ``unit_address`` (where Unit is), ``unit_config_tree`` (paths and JSON
+comparison), ``unit_log`` (what Unit wrote to its log).
 
 Everything here talks to Unit through ``ansible.module_utils.urls`` (unix socket
 or TCP), never through curl or third-party HTTP libraries.
@@ -20,10 +23,6 @@ collection's tests/fixtures):
 * A failed PUT/DELETE never changes the running configuration.
 * For a 500 the reason is only written to Unit's log file, so the modules
   remember the log size before writing and read what was added afterwards.
-* Path segments are object member names or array indexes; Unit
-  percent-decodes each segment (``%2F`` stays inside the segment), so a
-  listener such as ``*:8000`` or ``127.0.0.1:80`` can be used as is and names
-  with a ``/`` or a space are sent percent-encoded.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,14 +35,21 @@ import os
 import re
 import socket
 import stat
-import time
 
 from http.client import HTTPException
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote, unquote
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.module_utils.urls import Request
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_address import (
+    DEFAULT_SOCKET,
+    ControlAddressError,
+    parse_control,
+)
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_config_tree import (
+    describe_path,
+    normalize_path,
+)
 
 try:
     import ssl
@@ -51,23 +57,8 @@ except ImportError:  # pragma: no cover - Python without ssl
     ssl = None
 
 
-DEFAULT_SOCKET = '/var/run/control.unit.sock'
-# Where the packages put the control socket: Debian/Ubuntu first, then the RPMs.
-PACKAGE_SOCKETS = (DEFAULT_SOCKET, '/var/run/unit/control.sock')
-DEFAULT_LOG_FILE = '/var/log/unit.log'
 DEFAULT_TIMEOUT = 30
 
-# Characters left as they are in a path segment: RFC 3986 "pchar" minus "%".
-# "*" and ":" stay readable, so listeners look like Unit's own docs:
-# /config/listeners/*:8000, /config/listeners/127.0.0.1:80.
-_SEGMENT_SAFE = "!$&'()*+,;=:@-._~"
-
-# Unit log line: "2026/11/25 17:22:35 [alert] 1078#1078 message"
-_LOG_LINE_RE = re.compile(
-    r'^(?P<ts>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<level>[a-z]+)\] '
-    r'(?P<pid>\d+)#(?P<tid>\d+) (?P<msg>.*)$'
-)
-_ERROR_LEVELS = ('alert', 'crit', 'emerg', 'error')
 
 NOT_SET = object()
 
@@ -87,60 +78,18 @@ def unit_argument_spec():
 UNIT_MUTUALLY_EXCLUSIVE = [('socket', 'url')]
 
 
-def parse_control(control, exists=os.path.exists):
-    """(socket_path, url) for unitd's ``--control`` value.
-
-    ``unix:/path`` is a socket; ``ADDR:PORT`` (``127.0.0.1:8443``, ``[::1]:8443``) a TCP
-    address, reached over plain HTTP as unitd serves it; an ``http(s)://`` URL is taken as
-    is.  Empty: the packages' socket that exists on this host (Debian's when none does).
-    """
-    control = (control or '').strip()
-    if not control:
-        found = [path for path in PACKAGE_SOCKETS if exists(path)]
-        return (found or [DEFAULT_SOCKET])[0], None
-    if control.startswith('unix:'):
-        path = control[len('unix:'):]
-        if not path.startswith('/'):
-            raise UnitControlError('control %r: a unix socket needs an absolute path (unix:/PATH)' % control)
-        return path, None
-    if re.match(r'^https?://', control):
-        return None, control
-    if control.startswith('/'):
-        return control, None
-    if not re.match(r'^(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):[0-9]{1,5}$', control):
-        raise UnitControlError(
-            'control %r is not a control address unitd accepts: unix:/PATH or ADDR:PORT '
-            '(for example 127.0.0.1:8443)' % control)
-    return None, 'http://' + control
-
-
 def client_from_module(module):
     socket_path, url = module.params.get('socket'), module.params.get('url')
     if not (socket_path or url):
-        socket_path, url = parse_control(module.params.get('control'))
+        try:
+            socket_path, url = parse_control(module.params.get('control'))
+        except ControlAddressError as e:
+            raise UnitControlError(str(e))
     return UnitClient(
         socket_path=socket_path,
         url=url,
         timeout=module.params.get('timeout') or DEFAULT_TIMEOUT,
     )
-
-
-def listener_address(listen):
-    """(host, port) to reach a Unit listener from the host itself.
-
-    ``*:80`` and ``0.0.0.0:80`` answer on 127.0.0.1, ``[::]:80`` on ::1; any other address
-    is reached as it is.  Raises ValueError for what is not ADDR:PORT.
-    """
-    m = re.match(r'^(?P<host>\*|[0-9.]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})$', listen or '')
-    if not m or not 0 < int(m.group('port')) < 65536:
-        raise ValueError('%r is not a listener address (ADDR:PORT, for example *:80 or 127.0.0.1:8000)'
-                         % (listen,))
-    host = m.group('host').strip('[]')
-    if host in ('*', '0.0.0.0'):
-        host = '127.0.0.1'
-    elif host == '::':
-        host = '::1'
-    return host, int(m.group('port'))
 
 
 class UnitControlError(Exception):
@@ -238,98 +187,6 @@ def encode_json(value):
 def normalize_json(value):
     """The value as Unit will store it: a JSON round trip (tuples -> lists, keys -> str)."""
     return json.loads(to_text(encode_json(value)))
-
-
-def pretty_json(value):
-    """Stable, readable text for diffs: keys sorted, arrays kept in order."""
-    return json.dumps(value, indent=4, sort_keys=True, ensure_ascii=False) + '\n'
-
-
-# ---------------------------------------------------------------------------
-# semantic comparison
-
-
-def json_equal(a, b):
-    """Compare two JSON values the way Unit's configuration means them.
-
-    * objects: key order is irrelevant;
-    * arrays: order matters (route steps are evaluated in order);
-    * numbers: 1 == 1.0 (Unit prints a float with no fraction as an integer),
-      but booleans are never numbers (Python's True == 1 is not JSON's);
-    * strings never equal numbers ("1" != 1).
-    """
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a is b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        if set(a) != set(b):
-            return False
-        return all(json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        if len(a) != len(b):
-            return False
-        return all(json_equal(x, y) for x, y in zip(a, b))
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, str) and isinstance(b, str):
-        return a == b
-    return False
-
-
-# ---------------------------------------------------------------------------
-# paths
-
-
-def quote_segment(segment):
-    """Percent-encode one path segment (an object member name or an index)."""
-    return quote(to_text(segment), safe=_SEGMENT_SAFE)
-
-
-def build_path(*segments):
-    """Join raw (unencoded) segments into a control API path.
-
-    >>> build_path('config', 'listeners', '*:8000')
-    '/config/listeners/*:8000'
-    >>> build_path('config', 'applications', 'my app/v2')
-    '/config/applications/my%20app%2Fv2'
-    """
-    return '/' + '/'.join(quote_segment(s) for s in segments)
-
-
-def split_path(path):
-    """Split a control API path into decoded segments.
-
-    Segments may be given percent-encoded (``%2F`` for a ``/`` inside a name,
-    ``%20`` or a plain space for a space).  A trailing slash is ignored, as
-    Unit does.  Raises ValueError for empty, ``.`` or ``..`` segments.
-    """
-    path = to_text(path).strip()
-    if not path.startswith('/'):
-        raise ValueError('path must start with "/" (got %r)' % path)
-    stripped = path.rstrip('/')
-    if not stripped:
-        return []
-    segments = []
-    for raw in stripped[1:].split('/'):
-        seg = unquote(raw)
-        if raw == '' or seg in ('.', '..'):
-            raise ValueError('path %r has an empty, "." or ".." segment' % path)
-        segments.append(seg)
-    return segments
-
-
-def normalize_path(path):
-    """Canonical, percent-encoded form of a control API path."""
-    return build_path(*split_path(path))
-
-
-def describe_path(path):
-    """A readable form of a path for messages (decoded segments)."""
-    try:
-        return '/' + '/'.join(split_path(path))
-    except ValueError:
-        return path
 
 
 # ---------------------------------------------------------------------------
@@ -522,166 +379,6 @@ def compose(current, value, remove, advice='Convert it to named route sets (writ
         if segments and isinstance(parent, dict):
             parent.pop(segments[-1], None)
     return result
-
-
-# ---------------------------------------------------------------------------
-# Unit's log
-
-
-class LogTail(object):
-    """Remember the size of Unit's log before a request, read what was added after.
-
-    Handles rotation (inode changed or file shrank: read the new file from the
-    start) and bounds what it returns to the last ``max_lines`` lines of at
-    most ``max_bytes``.  Never raises: problems end up in ``self.error``.
-    """
-
-    def __init__(self, path, max_lines=80, max_bytes=64 * 1024):
-        self.path = path
-        self.max_lines = max_lines
-        self.max_bytes = max_bytes
-        self.error = None
-        self._inode = None
-        self._offset = 0
-        self._marked = False
-
-    def mark(self):
-        self.error = None
-        self._marked = True
-        try:
-            st = os.stat(self.path)
-        except OSError as e:
-            self._inode, self._offset = None, 0
-            if e.errno != errno.ENOENT:
-                self.error = to_native(e)
-            return
-        self._inode, self._offset = st.st_ino, st.st_size
-
-    def _read_chunk(self):
-        try:
-            st = os.stat(self.path)
-        except OSError as e:
-            if e.errno != errno.ENOENT:
-                self.error = to_native(e)
-            else:
-                self.error = '%s does not exist' % self.path
-            return b''
-        if self._inode is not None and (st.st_ino != self._inode or st.st_size < self._offset):
-            self._offset = 0  # rotated or truncated
-        self._inode = st.st_ino
-        if st.st_size <= self._offset:
-            return b''
-        start = max(self._offset, st.st_size - self.max_bytes)
-        try:
-            with open(self.path, 'rb') as f:
-                f.seek(start)
-                data = f.read(st.st_size - start)
-        except (IOError, OSError) as e:
-            self.error = to_native(e)
-            return b''
-        self.error = None
-        skipped = start > self._offset
-        self._offset = start + len(data)
-        if skipped:
-            # drop the partial first line
-            nl = data.find(b'\n')
-            data = b'[... earlier log lines omitted ...]\n' + (data[nl + 1:] if nl >= 0 else b'')
-        return data
-
-    def read_new(self, wait=0.0, interval=0.1):
-        """Lines added since mark() (or the previous read_new).
-
-        With ``wait`` > 0, keep reading until the log stops growing for one
-        ``interval`` (at most ``wait`` seconds): Unit's processes write their
-        last words slightly after the control API answered.
-        """
-        if not self._marked:
-            self.mark()
-            return []
-        data = self._read_chunk()
-        deadline = time.time() + wait
-        while wait and time.time() < deadline:
-            time.sleep(interval)
-            more = self._read_chunk()
-            if not more:
-                break
-            data += more
-        lines = to_text(data, errors='surrogate_or_replace').splitlines()
-        if len(lines) > self.max_lines:
-            omitted = len(lines) - self.max_lines
-            lines = ['[... %d earlier log lines omitted ...]' % omitted] + lines[-self.max_lines:]
-        return lines
-
-
-def log_entries(lines):
-    """Group log lines into entries: a timestamped line plus its continuation lines.
-
-    Python tracebacks and "Python path configuration" dumps are written by
-    the application process without Unit's prefix; they belong to the
-    timestamped line before them.  Returns dicts with level, pid, msg, lines.
-    """
-    entries = []
-    for line in lines:
-        m = _LOG_LINE_RE.match(line)
-        if m:
-            entries.append(dict(level=m.group('level'), pid=m.group('pid'),
-                                msg=m.group('msg'), lines=[line]))
-        elif entries:
-            entries[-1]['lines'].append(line)
-        else:
-            entries.append(dict(level=None, pid=None, msg=line, lines=[line]))
-    return entries
-
-
-_IMPORT_FAILURE_MARKERS = (
-    'Python failed to import module',
-    'Failed to initialise config',
-)
-
-
-def app_failure_lines(lines, app_name):
-    """The log lines telling that application ``app_name`` failed to start, or [].
-
-    The pids of the '"NAME" prototype started' / '"NAME" application started'
-    lines tell this application's processes from other processes' noise.  The
-    application failed when one of them logged an error (alert, crit...), a
-    Python import failure, or exited with a non-zero code, or when Unit said
-    'failed to start application "NAME"'.  Then every entry of those
-    processes is returned, tracebacks and "Python path configuration" dumps
-    included; a healthy application that merely printed something is not a
-    failure.
-    """
-    entries = log_entries(lines)
-    quoted = '"%s"' % app_name
-    pids = set()
-    for e in entries:
-        if e['pid'] and e['msg'].startswith(quoted + ' ') and e['msg'].endswith(' started'):
-            pids.add(e['pid'])
-    failed = False
-    story = []
-    for e in entries:
-        msg = e['msg'] or ''
-        exit_m = re.match(r'app process (\d+) exited with code (\d+)', msg)
-        mine = e['pid'] in pids or (exit_m is not None and exit_m.group(1) in pids)
-        if 'failed to start application %s' % quoted in msg:
-            failed = True
-            story.append(e)
-        elif mine:
-            story.append(e)
-            if exit_m is not None and exit_m.group(2) != '0':
-                failed = True
-            elif e['level'] in _ERROR_LEVELS or any(m in msg for m in _IMPORT_FAILURE_MARKERS):
-                failed = True
-    if not failed:
-        return []
-    out = []
-    for e in story:
-        out.extend(e['lines'])
-    return out
-
-
-def has_import_failure(lines):
-    return any(marker in line for line in lines for marker in _IMPORT_FAILURE_MARKERS)
 
 
 # ---------------------------------------------------------------------------

@@ -171,6 +171,7 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_address import socket_endpoint
 from ansible_collections.unitchannels.deploy.plugins.module_utils.app_files import (
     DIRECTORY_SPEC, LINE_SPEC, files_option, put_in_place)
 
@@ -249,18 +250,6 @@ def restart_reason(params, changed_paths, status):
     return None
 
 
-def endpoint(address):
-    """(family, address) of unix:/PATH or HOST:PORT ([IPv6]:PORT), or None when it is neither."""
-    if address.startswith('unix:'):
-        return (socket.AF_UNIX, address[len('unix:'):]) if address[len('unix:'):].startswith('/') else None
-    host, sep, port = address.rpartition(':')
-    if not sep or not port.isdigit() or not host:
-        return None
-    if host.startswith('[') and host.endswith(']'):
-        return socket.AF_INET6, (host[1:-1], int(port))
-    return socket.AF_INET, ('127.0.0.1' if host in ('*', '0.0.0.0') else host, int(port))  # all addresses: loopback among them
-
-
 def accepts(family, address):
     conn = socket.socket(family, socket.SOCK_STREAM)
     conn.settimeout(1)
@@ -275,7 +264,7 @@ def accepts(family, address):
 
 def wait_until_it_answers(module, result):
     """Until the service accepts a connection at wait_for; fails with its journal's end after wait_timeout."""
-    family, address = endpoint(module.params['wait_for'])
+    family, address = socket_endpoint(module.params['wait_for'])
     start = time.monotonic()
     while not accepts(family, address):
         if time.monotonic() - start > module.params['wait_timeout']:
@@ -306,7 +295,7 @@ def main():
         no_log=True,
     )
     params = module.params
-    if params['wait_for'] and not endpoint(params['wait_for']):
+    if params['wait_for'] and not socket_endpoint(params['wait_for']):
         module.fail_json(msg='wait_for: %r is neither unix:/PATH nor HOST:PORT' % params['wait_for'])
     service = Service(module, params['name'])
     work = put_in_place(module, params['directories'], params['files'], params['lines'])

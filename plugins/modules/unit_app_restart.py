@@ -45,14 +45,9 @@ options:
       - Seconds to wait for a running process when O(wait=true).
     type: int
     default: 30
-  log_file:
-    description:
-      - Unit's log file on the managed host, where application start-up errors (Python
-        tracebacks) are written. Only lines added after the restart are read.
-    type: path
-    default: /var/log/unit.log
 extends_documentation_fragment:
   - unitchannels.deploy.unit_control
+  - unitchannels.deploy.unit_control.log_file
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -111,15 +106,17 @@ import json
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_address import DEFAULT_LOG_FILE
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_config_tree import build_path
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
-    DEFAULT_LOG_FILE,
     UNIT_MUTUALLY_EXCLUSIVE,
-    LogTail,
     UnitControlError,
-    app_failure_lines,
-    build_path,
     client_from_module,
     unit_argument_spec,
+)
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_log import (
+    LogTail,
+    app_failure_lines,
 )
 
 # After the restart, keep watching the log for this long even when /status already

@@ -192,10 +192,10 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.tls_bundle imp
     is_own_bundle,
     normalize_pem,
 )
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_config_tree import build_path
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
     UNIT_MUTUALLY_EXCLUSIVE,
     UnitControlError,
-    build_path,
     client_from_module,
     unit_argument_spec,
 )

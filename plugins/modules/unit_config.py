@@ -81,15 +81,9 @@ options:
     type: list
     elements: str
     default: []
-  log_file:
-    description:
-      - Unit's log file on the managed host, read (only the lines added by this task) when Unit
-        answers HTTP 500, to report why the configuration could not be applied.
-      - The default is the log of the official packages (C(unitd --log /var/log/unit.log)).
-    type: path
-    default: /var/log/unit.log
 extends_documentation_fragment:
   - unitchannels.deploy.unit_control
+  - unitchannels.deploy.unit_control.log_file
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -225,23 +219,25 @@ unit_log:
 import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
-    DEFAULT_LOG_FILE,
-    UNIT_MUTUALLY_EXCLUSIVE,
-    LogTail,
-    UnitControlError,
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_address import DEFAULT_LOG_FILE
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_config_tree import (
     build_path,
-    client_from_module,
-    compose,
     describe_path,
     json_equal,
-    normalize_json,
     pretty_json,
-    request_failure,
     split_path,
+)
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
+    UNIT_MUTUALLY_EXCLUSIVE,
+    UnitControlError,
+    client_from_module,
+    compose,
+    normalize_json,
+    request_failure,
     unit_argument_spec,
     NOTHING_CHANGED,
 )
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_log import LogTail
 
 
 def is_empty_config(value):

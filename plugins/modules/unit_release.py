@@ -126,12 +126,9 @@ options:
         description: Seconds to keep trying while the app answers nothing or 5xx.
         type: int
         default: 30
-  log_file:
-    description: Unit's log file, whose new lines explain a failure (app tracebacks).
-    type: path
-    default: /var/log/unit.log
 extends_documentation_fragment:
   - unitchannels.deploy.unit_control
+  - unitchannels.deploy.unit_control.log_file
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -224,20 +221,24 @@ unit_log:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.unitchannels.deploy.plugins.module_utils.asgi_probe import probe
 from ansible_collections.unitchannels.deploy.plugins.module_utils.tls_bundle import is_own_bundle
-from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_address import (
     DEFAULT_LOG_FILE,
-    UNIT_MUTUALLY_EXCLUSIVE,
-    LogTail,
-    UnitControlError,
+    listener_address,
+)
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_config_tree import (
     build_path,
+    json_equal,
+    pretty_json,
+)
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
+    UNIT_MUTUALLY_EXCLUSIVE,
+    UnitControlError,
     client_from_module,
     compose,
-    json_equal,
-    listener_address,
-    pretty_json,
     request_failure,
     unit_argument_spec,
 )
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_log import LogTail
 
 
 COMPOSE_ADVICE = 'Convert it to named route sets (write /config/routes whole once).'

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import listener_address
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_address import listener_address
 
 
 def unit_listener(value):

@@ -13,7 +13,6 @@ import hashlib
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.unitchannels.deploy.plugins.filter.gpg_fingerprints import gpg_fingerprints
 from ansible_collections.unitchannels.deploy.plugins.filter.packages_missing import packages_missing
 from ansible_collections.unitchannels.deploy.plugins.filter.release_ids import release_id, venv_id
 from ansible_collections.unitchannels.deploy.plugins.filter.unit_packages import unit_packages
@@ -67,23 +66,6 @@ def test_unit_packages():
         unit_packages(['3'])
     with pytest.raises(AnsibleFilterError, match='apk'):
         unit_packages(['3.11'], 'apk')
-
-
-# gpg --show-keys --with-colons --with-fingerprint of a key with a subkey (fields shortened).
-LISTING = """pub:-:4096:1:ABABF5BD827BD9BF62:1:::-:::scESC::::::23::0:
-fpr:::::::::573BFD6B3D8FBC641079A6ABABF5BD827BD9BF62:
-uid:-::::1::AAAA::nginx signing key <signing-key-3@nginx.com>::::::::::0:
-sub:-:4096:1:1111111111111111:1:::::e::::::23:
-fpr:::::::::9999999999999999999999999999999999999999:
-pub:-:2048:1:2FD21310B49F6B46:1:::-:::scSC::::::23::0:
-fpr:::::::::8540a6f18833a80e9c1653a42fd21310b49f6b46:
-"""
-
-
-def test_gpg_fingerprints_are_the_primary_keys_only():
-    assert gpg_fingerprints(LISTING) == ['573BFD6B3D8FBC641079A6ABABF5BD827BD9BF62',
-                                         '8540A6F18833A80E9C1653A42FD21310B49F6B46']
-    assert gpg_fingerprints('') == []
 
 
 @pytest.mark.parametrize('value,expected', [

@@ -12,7 +12,9 @@ import socket
 
 import pytest
 
+from ansible_collections.unitchannels.deploy.plugins.module_utils import unit_config_tree as ut
 from ansible_collections.unitchannels.deploy.plugins.module_utils import unit_control as uc
+from ansible_collections.unitchannels.deploy.plugins.module_utils import unit_log as ul
 from ansible_collections.unitchannels.deploy.tests.unit.fakeunit import FakeUnit, Recorded, stale_socket
 
 
@@ -43,8 +45,8 @@ ROUTES = [
     pytest.param([], {}, False, id='array-is-not-object'),
 ])
 def test_json_equal(left, right, equal):
-    assert uc.json_equal(left, right) is equal
-    assert uc.json_equal(right, left) is equal
+    assert ut.json_equal(left, right) is equal
+    assert ut.json_equal(right, left) is equal
 
 
 def test_normalize_json_round_trip():
@@ -57,7 +59,7 @@ def test_encode_json_rejects_nan():
 
 
 def test_pretty_json_sorts_keys_keeps_arrays():
-    assert uc.pretty_json({'b': [2, 1], 'a': 1}) == '{\n    "a": 1,\n    "b": [\n        2,\n        1\n    ]\n}\n'
+    assert ut.pretty_json({'b': [2, 1], 'a': 1}) == '{\n    "a": 1,\n    "b": [\n        2,\n        1\n    ]\n}\n'
 
 
 # ---------------------------------------------------------------------------
@@ -75,9 +77,9 @@ def test_pretty_json_sorts_keys_keeps_arrays():
     (['config', 'applications', 'app?#'], '/config/applications/app%3F%23'),
 ])
 def test_build_and_split_path(segments, path):
-    assert uc.build_path(*segments) == path
-    assert uc.split_path(path) == [str(s) for s in segments]
-    assert uc.normalize_path(path) == path
+    assert ut.build_path(*segments) == path
+    assert ut.split_path(path) == [str(s) for s in segments]
+    assert ut.normalize_path(path) == path
 
 
 @pytest.mark.parametrize('given, canonical', [
@@ -88,17 +90,17 @@ def test_build_and_split_path(segments, path):
     ('/config/applications/a%2fb', '/config/applications/a%2Fb'),
 ])
 def test_normalize_path(given, canonical):
-    assert uc.normalize_path(given) == canonical
+    assert ut.normalize_path(given) == canonical
 
 
 @pytest.mark.parametrize('bad', ['config', '/config//x', '/config/./x', '/config/../status', ''])
 def test_split_path_rejects(bad):
     with pytest.raises(ValueError):
-        uc.split_path(bad)
+        ut.split_path(bad)
 
 
 def test_describe_path_decodes():
-    assert uc.describe_path('/config/applications/a%2Fb') == '/config/applications/a/b'
+    assert ut.describe_path('/config/applications/a%2Fb') == '/config/applications/a/b'
 
 
 # ---------------------------------------------------------------------------
@@ -126,7 +128,7 @@ def test_client_put_get_delete(fake, recorded):
 def test_client_sends_listener_names_readably(fake):
     client = uc.UnitClient(socket_path=fake.socket_path)
     client.get('/config/listeners/*:8000')
-    client.get(uc.build_path('config', 'applications', 'a/b c'))
+    client.get(ut.build_path('config', 'applications', 'a/b c'))
     assert [r.raw_path for r in fake.requests] == ['/config/listeners/*:8000', '/config/applications/a%2Fb%20c']
 
 
@@ -261,7 +263,7 @@ def _append(path, lines):
 def test_log_tail_reads_only_new_lines(workdir):
     path = os.path.join(workdir, 'unit.log')
     _append(path, ['old 1', 'old 2'])
-    tail = uc.LogTail(path)
+    tail = ul.LogTail(path)
     tail.mark()
     assert tail.read_new() == []
     _append(path, ['new 1', 'new 2'])
@@ -273,7 +275,7 @@ def test_log_tail_reads_only_new_lines(workdir):
 def test_log_tail_rotation(workdir):
     path = os.path.join(workdir, 'unit.log')
     _append(path, ['x' * 50] * 10)
-    tail = uc.LogTail(path)
+    tail = ul.LogTail(path)
     tail.mark()
     os.rename(path, path + '.1')
     _append(path, ['after rotation'])
@@ -283,7 +285,7 @@ def test_log_tail_rotation(workdir):
 def test_log_tail_bounded(workdir):
     path = os.path.join(workdir, 'unit.log')
     open(path, 'w').close()
-    tail = uc.LogTail(path, max_lines=5, max_bytes=1024)
+    tail = ul.LogTail(path, max_lines=5, max_bytes=1024)
     tail.mark()
     _append(path, ['line %04d' % i for i in range(1000)])
     lines = tail.read_new()
@@ -292,7 +294,7 @@ def test_log_tail_bounded(workdir):
 
 def test_log_tail_missing_file(workdir):
     path = os.path.join(workdir, 'missing.log')
-    tail = uc.LogTail(path)
+    tail = ul.LogTail(path)
     tail.mark()
     assert tail.read_new() == []
     assert 'does not exist' in tail.error
@@ -304,7 +306,7 @@ def test_log_tail_wait_collects_late_lines(workdir):
     import threading
     path = os.path.join(workdir, 'unit.log')
     open(path, 'w').close()
-    tail = uc.LogTail(path)
+    tail = ul.LogTail(path)
     tail.mark()
     _append(path, ['first'])
     t = threading.Timer(0.05, _append, (path, ['late']))
@@ -319,13 +321,13 @@ def test_log_tail_wait_collects_late_lines(workdir):
 
 def test_app_failure_lines_broken_restart(recorded):
     lines = recorded.broken_restart_log
-    failure = uc.app_failure_lines(lines, 'djangochannels')
+    failure = ul.app_failure_lines(lines, 'djangochannels')
     assert any('Python failed to import module "mysite.asgi"' in line for line in failure)
     assert 'RuntimeError: boom: simulated import-time failure' in failure
     assert 'app process 1244 exited with code 1' in '\n'.join(failure)
     # noise of the old processes going away is not the application's failure
     assert not any('sendmsg' in line or '1230#1230' in line for line in failure)
-    assert uc.app_failure_lines(lines, 'otherapp') == []
+    assert ul.app_failure_lines(lines, 'otherapp') == []
 
 
 @pytest.mark.parametrize('body_file, expected', [
@@ -334,7 +336,7 @@ def test_app_failure_lines_broken_restart(recorded):
     ('bad-module-raises.json', "ModuleNotFoundError: No module named 'this_package_does_not_exist_xyz'"),
 ])
 def test_app_failure_lines_recorded_500(recorded, body_file, expected):
-    failure = uc.app_failure_lines(recorded.log_sections[body_file], 'djangochannels')
+    failure = ul.app_failure_lines(recorded.log_sections[body_file], 'djangochannels')
     assert any(expected in line for line in failure)
     assert any('failed to start application "djangochannels"' in line for line in failure)
 
@@ -345,55 +347,10 @@ def test_app_failure_lines_healthy_app_printing():
         '2026/11/25 17:22:59 [info] 1244#1244 "app" application started',
         'some warning the app printed on stderr',
     ]
-    assert uc.app_failure_lines(lines, 'app') == []
+    assert ul.app_failure_lines(lines, 'app') == []
 
 
 def test_log_entries_group_continuations(recorded):
-    entries = uc.log_entries(recorded.broken_restart_log)
+    entries = ul.log_entries(recorded.broken_restart_log)
     alert = [e for e in entries if 'Python failed' in e['msg']][0]
     assert alert['level'] == 'alert' and alert['pid'] == '1244' and len(alert['lines']) == 5
-
-
-# ---------------------------------------------------------------------------
-# control addresses and listeners
-
-@pytest.mark.parametrize('control,expected', [
-    ('unix:/run/unit/control.sock', ('/run/unit/control.sock', None)),
-    ('127.0.0.1:8443', (None, 'http://127.0.0.1:8443')),
-    ('[::1]:8443', (None, 'http://[::1]:8443')),
-    ('http://127.0.0.1:8443', (None, 'http://127.0.0.1:8443')),
-    ('/var/run/control.unit.sock', ('/var/run/control.unit.sock', None)),
-])
-def test_parse_control(control, expected):
-    assert uc.parse_control(control) == expected
-
-
-@pytest.mark.parametrize('control', ['unix:relative.sock', 'localhost', '127.0.0.1', '127.0.0.1:port'])
-def test_parse_control_refuses_what_unitd_would_not_take(control):
-    with pytest.raises(uc.UnitControlError) as e:
-        uc.parse_control(control)
-    assert repr(control) in e.value.msg
-
-
-def test_parse_control_default_is_the_packages_socket_that_exists():
-    rpm = '/var/run/unit/control.sock'
-    assert uc.parse_control('', exists=lambda p: p == rpm) == (rpm, None)
-    assert uc.parse_control(None, exists=lambda p: False) == (uc.DEFAULT_SOCKET, None)
-
-
-@pytest.mark.parametrize('listen,expected', [
-    ('*:80', ('127.0.0.1', 80)),
-    ('0.0.0.0:8000', ('127.0.0.1', 8000)),
-    ('127.0.0.2:8000', ('127.0.0.2', 8000)),
-    ('10.0.0.5:80', ('10.0.0.5', 80)),
-    ('[::]:80', ('::1', 80)),
-    ('[::1]:8080', ('::1', 8080)),
-])
-def test_listener_address(listen, expected):
-    assert uc.listener_address(listen) == expected
-
-
-@pytest.mark.parametrize('listen', ['80', '*:0', '*:70000', 'localhost:80', 'unix:/tmp/s', '', None, '::1:80'])
-def test_listener_address_refuses(listen):
-    with pytest.raises(ValueError):
-        uc.listener_address(listen)
