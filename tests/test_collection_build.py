@@ -27,6 +27,9 @@ ALLOWED = [
     "FILES.json",
     # documentation and legal
     "README.md",
+    # the README's topic pages (its links resolve in the installed collection) and its picture
+    "docs/*.md",
+    "docs/*.png",
     "LICENSE",
     "CHANGELOG.md",
     "changelogs/changelog.yaml",
@@ -69,6 +72,8 @@ REQUIRED = [
     "MANIFEST.json",
     "FILES.json",
     "README.md",
+    # a topic page the README links to
+    "docs/https.md",
     "LICENSE",
     "CHANGELOG.md",
     "changelogs/changelog.yaml",
