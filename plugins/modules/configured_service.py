@@ -54,6 +54,14 @@ options:
     type: list
     elements: path
     default: []
+  reload_for_paths:
+    description:
+      - Paths among O(files) and O(lines) whose change the service takes with C(systemctl reload),
+        such as PostgreSQL's C(pg_hba.conf). When every path that changed is one of them, a running
+        service is reloaded, not restarted; a change to any other path still restarts it.
+    type: list
+    elements: path
+    default: []
   daemon_reload:
     description: Make systemd reload its units before acting, even when no changed path is under C(/etc/systemd/).
     type: bool
@@ -140,7 +148,7 @@ action:
   returned: always
   type: str
   sample: restarted
-  choices: [started, restarted, stopped]
+  choices: [started, restarted, reloaded, stopped]
 enabled_changed:
   description: Whether the boot start was (or would be) changed.
   returned: always
@@ -240,8 +248,9 @@ def changed_since(paths, since):
 def restart_reason(params, changed_paths, status):
     if params['restart']:
         return 'asked for (restart)'
-    if changed_paths:
-        return '%s changed' % ', '.join(changed_paths)
+    restart_paths = [path for path in changed_paths if path not in params['reload_for_paths']]
+    if restart_paths:
+        return '%s changed' % ', '.join(restart_paths)
     if params['restart_for_paths']:
         started = active_since(status)
         newer = changed_since(params['restart_for_paths'], started) if started else None
@@ -283,6 +292,7 @@ def main():
             state=dict(type='str', choices=['started', 'stopped'], default='started'),
             restart=dict(type='bool', default=False),
             restart_for_paths=dict(type='list', elements='path', default=[]),
+            reload_for_paths=dict(type='list', elements='path', default=[]),
             daemon_reload=dict(type='bool', default=False),
             directories=dict(type='list', elements='dict', default=[], options=DIRECTORY_SPEC),
             files=files_option(),
@@ -329,11 +339,15 @@ def main():
         result['action'] = 'started'
     elif params['state'] == 'started':
         result['restart_reason'] = restart_reason(params, work.changed_paths, status)
-        result['action'] = 'restarted' if result['restart_reason'] else None
+        if result['restart_reason']:
+            result['action'] = 'restarted'
+        elif work.changed_paths:  # only paths the service reloads
+            result['action'] = 'reloaded'
     elif params['state'] == 'stopped' and running:
         result['action'] = 'stopped'
     if result['action'] and not module.check_mode:
-        service.run({'started': 'start', 'restarted': 'restart', 'stopped': 'stop'}[result['action']], '--', params['name'])
+        service.run({'started': 'start', 'restarted': 'restart', 'reloaded': 'reload', 'stopped': 'stop'}[result['action']],
+                    '--', params['name'])
 
     result['changed'] = bool(work.changed_paths or result['enabled_changed'] or result['action'] or reload_units)
     if params['wait_for'] and params['state'] == 'started' and not module.check_mode:

@@ -14,6 +14,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.unitchannels.deploy.plugins.filter.packages_missing import packages_missing
+from ansible_collections.unitchannels.deploy.plugins.filter.own_bundles import own_bundles
 from ansible_collections.unitchannels.deploy.plugins.filter.release_ids import release_id, venv_id
 from ansible_collections.unitchannels.deploy.plugins.filter.unit_packages import unit_packages
 from ansible_collections.unitchannels.deploy.plugins.test.unit_listener import unit_listener
@@ -151,3 +152,12 @@ def test_packages_missing_refuses_what_is_not_a_list_or_package_facts():
 
 def test_packages_not_read_are_all_missing():
     assert packages_missing(['unit', 'redis-server=5:7.0.*'], None) == ['unit', 'redis-server=5:7.0.*']
+
+
+def test_own_bundles_are_the_apps_content_addressed_bundles_only():
+    certificates = {'chat-0123456789ab': {}, 'chat-0123456789AB': {}, 'chat-0123456789a': {},
+                    'chat-admin-0123456789ab': {}, 'chatter-0123456789ab': {}, 'chat-by-hand': {},
+                    'chat-fedcba987654': {}}
+    assert own_bundles(certificates, 'chat') == ['chat-0123456789ab', 'chat-fedcba987654']
+    assert own_bundles(certificates, 'chat-admin') == ['chat-admin-0123456789ab']
+    assert own_bundles(None, 'chat') == [] and own_bundles([], 'chat') == []

@@ -326,3 +326,21 @@ def test_wait_for_is_not_waited_for_in_check_mode_or_when_stopping(run, systemd,
 def test_wait_for_that_is_no_address_fails_before_acting(run, systemd, address):
     result = run(wait_for=address)
     assert result['failed'] and 'is neither unix:/PATH nor HOST:PORT' in result['msg'] and systemd.acts == []
+
+
+def test_a_change_to_reload_paths_alone_reloads_and_another_restarts(run, systemd, tmp_path):
+    hba = str(tmp_path / 'pg_hba.conf')
+    result = run(files=[{'path': 'pg_hba.conf', 'content': 'local all postgres peer\n'}], reload_for_paths=[hba])
+    assert result['changed'] is True and result['action'] == 'reloaded' and result['restart_reason'] is None
+    assert systemd.acts == ['reload']
+    systemd.calls[:] = []
+    result = run(files=[{'path': 'pg_hba.conf', 'content': 'local all postgres peer\nhost all all 10.0.0.0/8 scram-sha-256\n'},
+                        {'path': 'local.conf', 'content': 'port 5433\n'}], reload_for_paths=[hba])
+    assert result['action'] == 'restarted' and result['restart_reason'] == '%s changed' % (tmp_path / 'local.conf')
+    assert systemd.acts == ['restart']
+
+
+def test_a_stopped_service_is_started_whatever_path_changed(run, systemd, tmp_path):
+    systemd.state['ActiveState'] = 'inactive'
+    result = run(files=[{'path': 'pg_hba.conf', 'content': 'x\n'}], reload_for_paths=[str(tmp_path / 'pg_hba.conf')])
+    assert result['action'] == 'started' and systemd.acts == ['start']
