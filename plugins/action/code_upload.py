@@ -15,24 +15,25 @@ import tempfile
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
-from ansible_collections.unitchannels.deploy.plugins.plugin_utils.code_tree import entries
+from ansible_collections.unitchannels.deploy.plugins.plugin_utils.code_tree import entries, git_tracked
 
 ARGUMENT_SPEC = dict(
     src=dict(type='path', required=True),
     dest=dict(type='str', required=True),  # the host's path: nothing of the controller's expanded in it
     excludes=dict(type='list', elements='str', default=[]),
+    git_tracked=dict(type='bool', default=False),
     owner=dict(type='str'),
     group=dict(type='str'),
     mode=dict(type='raw'),
 )
 
 
-def pack(src, excludes, fileobj):
+def pack(src, excludes, fileobj, tracked=None):
     """Write what a release ships from src (code_tree.entries: the walk code_release_id names it
     by) as a gzipped tar to fileobj, paths relative to src; return the count of regular files."""
     count = 0
     with tarfile.open(fileobj=fileobj, mode='w:gz') as archive:
-        for relpath, kind, path in entries(src, excludes):
+        for relpath, kind, path in entries(src, excludes, tracked):
             archive.add(path, arcname=relpath, recursive=False)
             count += kind == 'file'
     return count
@@ -60,7 +61,10 @@ class ActionModule(ActionBase):
         try:
             with os.fdopen(handle, 'wb') as fileobj:
                 try:
-                    count = pack(src, args['excludes'], fileobj)
+                    tracked = git_tracked(src) if args['git_tracked'] else None
+                    count = pack(src, args['excludes'], fileobj, tracked)
+                except ValueError as e:
+                    raise AnsibleActionFail('code_upload: %s' % e)
                 except (OSError, tarfile.TarError) as e:
                     raise AnsibleActionFail('code_upload: cannot pack %s: %s' % (src, e))
             remote = self._connection._shell.join_path(self._connection._shell.tmpdir, 'code.tar.gz')

@@ -27,10 +27,18 @@ options:
     elements: path
     required: true
   excludes:
-    description: Shell patterns; a name that matches one is left out, a directory with all it holds.
+    description:
+      - Shell patterns; an entry whose name or path from the top matches one is left out, a
+        directory with all it holds (V(db.sqlite3), V(*.log), V(docs/build)).
     type: list
     elements: str
     default: []
+  git_tracked:
+    description:
+      - Name only what git tracks in the directory (C(git ls-files), run on the controller), as
+        M(unitchannels.deploy.code_upload) ships it with O(unitchannels.deploy.code_upload#module:git_tracked).
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -54,7 +62,7 @@ import os
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
-from ansible_collections.unitchannels.deploy.plugins.plugin_utils.code_tree import release_name, sha1_of
+from ansible_collections.unitchannels.deploy.plugins.plugin_utils.code_tree import git_tracked, release_name, sha1_of
 
 
 class LookupModule(LookupBase):
@@ -68,7 +76,11 @@ class LookupModule(LookupBase):
             if not os.path.isdir(root) and not os.path.isfile(root):
                 raise AnsibleLookupError('code_release_id: %s is neither a directory nor a file on the controller' % term)
             try:
-                names.append(release_name(root, excludes) if os.path.isdir(root) else sha1_of(root)[:12])
+                if os.path.isdir(root):
+                    tracked = git_tracked(root) if self.get_option('git_tracked') else None
+                    names.append(release_name(root, excludes, tracked))
+                else:
+                    names.append(sha1_of(root)[:12])
             except ValueError as e:
                 raise AnsibleLookupError('code_release_id: %s' % e)
             except OSError as e:

@@ -35,11 +35,17 @@ options:
     required: true
   excludes:
     description:
-      - Shell patterns matched against the name of each file and directory under O(src); what
-        matches is left out, a directory with everything under it.
+      - Shell patterns matched against the name and the path (from O(src)) of each file and
+        directory under O(src); what matches is left out, a directory with everything under it.
     type: list
     elements: str
     default: []
+  git_tracked:
+    description:
+      - Ship only what git tracks under O(src) (C(git ls-files), run on the controller); fails when
+        O(src) is not in a git work tree.
+    type: bool
+    default: false
   owner:
     description: The owner of O(dest) and of everything unpacked.
     type: str

@@ -11,7 +11,12 @@ request to the real ASGI application:
 2. The application. UNITCHANNELS_APP is "package.module:attribute" (":application" may be left
    out). It is imported when this module is imported, so a broken release stops Unit from
    starting the application (with the traceback in Unit's log, and Unit keeps the previous
-   configuration) instead of failing at the first request.
+   configuration) instead of failing at the first request. Django is set up first
+   (django.setup(), as manage.py runserver does before it imports the app) when
+   DJANGO_SETTINGS_MODULE is set: an asgi.py that imports its routing, and so its models, before
+   it calls get_asgi_application() runs as it does under runserver, instead of failing with
+   "AppRegistryNotReady: Apps aren't loaded yet". get_asgi_application() sets Django up again,
+   which then does nothing.
 
 3. The NGINX Unit 1.34 fix, when UNITCHANNELS_UNIT_134_FIX is true. Unit up to 1.34.x (seen with
    1.34.2) hands an ASGI application one extra message after the last chunk of a request body:
@@ -55,7 +60,8 @@ import json
 import logging
 import os
 
-__all__ = ["application", "wrap_receive", "handles_lifespan", "serve_lifespan", "guard_websocket", "use_uvloop"]
+__all__ = ["application", "wrap_receive", "handles_lifespan", "serve_lifespan", "guard_websocket", "use_uvloop",
+           "setup_django"]
 
 TARGET_VARIABLE = "UNITCHANNELS_APP"
 ENV_FILE_VARIABLE = "UNITCHANNELS_ENV_FILE"
@@ -192,8 +198,22 @@ def use_uvloop(wanted):
     return "uvloop"
 
 
+def setup_django():
+    """django.setup() when the settings are named and Django is installed; whether it ran."""
+    if not os.environ.get("DJANGO_SETTINGS_MODULE", "").strip():
+        return False
+    try:
+        import django
+    except ImportError:
+        return False
+    # As get_asgi_application() does: the script prefix comes from each request's root_path.
+    django.setup(set_prefix=False)
+    return True
+
+
 # All of it now, at import: a missing secret or a broken release shows at app start.
 _load_environment(os.environ.get(ENV_FILE_VARIABLE, "").strip())
+django_set_up = setup_django()
 _target = _load_target(os.environ.get(TARGET_VARIABLE, "").strip())
 _fix_unit_134 = _truthy(os.environ.get(FIX_VARIABLE, ""))
 event_loop = use_uvloop(_truthy(os.environ.get(UVLOOP_VARIABLE, "")))

@@ -41,6 +41,7 @@ def load(monkeypatch, app, fix="false", uvloop="false"):
     monkeypatch.setenv("UNITCHANNELS_UNIT_134_FIX", fix)
     monkeypatch.setenv("UNITCHANNELS_UVLOOP", uvloop)
     monkeypatch.delenv("UNITCHANNELS_ENV_FILE", raising=False)
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
     spec = importlib.util.spec_from_file_location("unitchannels_loader_under_test", LOADER)
     loader = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loader)
@@ -191,3 +192,38 @@ def test_uvloop_off_leaves_the_policy_alone(monkeypatch, restore_policy):
     loader = load(monkeypatch, echo, uvloop="false")
     assert loader.event_loop == "asyncio"
     assert not isinstance(asyncio.get_event_loop_policy(), FakeUvloop.EventLoopPolicy)
+
+
+def test_django_is_set_up_before_the_app_is_imported(monkeypatch, tmp_path):
+    """An asgi.py that imports its models before get_asgi_application() (fine under runserver,
+    which sets Django up first) finds the app registry ready under Unit too."""
+    events = []
+    django = types.ModuleType("django")
+    django.setup = lambda set_prefix=True: events.append(("setup", set_prefix))
+    monkeypatch.setitem(sys.modules, "django", django)
+    monkeypatch.setitem(sys.modules, "loader_test_events", types.SimpleNamespace(log=events))
+    (tmp_path / "models_first_asgi.py").write_text(
+        "import loader_test_events\n"
+        "loader_test_events.log.append('app imported')\n"
+        "async def application(scope, receive, send):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("UNITCHANNELS_APP", "models_first_asgi")
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    monkeypatch.delenv("UNITCHANNELS_ENV_FILE", raising=False)
+    spec = importlib.util.spec_from_file_location("unitchannels_loader_django", LOADER)
+    loader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loader)
+    assert events == [("setup", False), "app imported"]
+    assert loader.django_set_up is True
+
+
+def test_no_django_setup_without_settings_module(monkeypatch):
+    calls = []
+    django = types.ModuleType("django")
+    django.setup = lambda set_prefix=True: calls.append(set_prefix)
+    monkeypatch.setitem(sys.modules, "django", django)
+
+    async def app(scope, receive, send):
+        pass
+    loader = load(monkeypatch, app)
+    assert calls == [] and loader.django_set_up is False

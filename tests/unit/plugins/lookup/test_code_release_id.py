@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import io
 import os
+import shutil
+import subprocess
 import tarfile
 
 import pytest
@@ -20,6 +22,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.modules import stat
 from ansible_collections.unitchannels.deploy.plugins.action import code_upload
 from ansible_collections.unitchannels.deploy.plugins.lookup import code_release_id
+from ansible_collections.unitchannels.deploy.plugins.plugin_utils import code_tree
 
 EXCLUDES = ['__pycache__', '*.pyc', '.git']
 
@@ -122,3 +125,44 @@ def test_names_that_look_like_the_name_format_do_not_collide(tmp_path):
     os.symlink('b -> c', str(one / 'a'))
     os.symlink('c', str(other / 'a -> b'))
     assert lookup(str(one), excludes=EXCLUDES) != lookup(str(other), excludes=EXCLUDES)
+
+
+def shipped(code, excludes=None, tracked=None):
+    buffer = io.BytesIO()
+    code_upload.pack(str(code), EXCLUDES if excludes is None else excludes, buffer, tracked)
+    buffer.seek(0)
+    with tarfile.open(fileobj=buffer, mode='r:gz') as archive:
+        return sorted(m.name for m in archive.getmembers())
+
+
+def test_an_exclude_matches_a_name_anywhere_or_a_path_from_the_top(code):
+    (code / 'db.sqlite3').write_bytes(b'SQLite format 3\0')
+    (code / 'chat' / 'db.sqlite3').write_bytes(b'SQLite format 3\0')
+    assert 'db.sqlite3' in shipped(code) and 'chat/db.sqlite3' in shipped(code)
+    left_out = shipped(code, EXCLUDES + ['db.sqlite3', 'chat/views.py'])
+    assert left_out == ['.env.example', 'chat', 'link.py', 'manage.py', 'static']
+    assert lookup(str(code), excludes=EXCLUDES + ['db.sqlite3', 'chat/views.py'])[0] != name(code)
+    # The name follows what is shipped: the excluded file's content does not count.
+    before = lookup(str(code), excludes=EXCLUDES + ['db.sqlite3'])[0]
+    (code / 'db.sqlite3').write_bytes(b'SQLite format 3\0more rows')
+    assert lookup(str(code), excludes=EXCLUDES + ['db.sqlite3'])[0] == before
+
+
+def test_git_tracked_ships_and_names_only_what_git_tracks(code):
+    subprocess.run(['git', 'init', '-q', str(code)], check=True)
+    (code / 'notes.txt').write_text('not for the server\n')  # untracked
+    subprocess.run(['git', '-C', str(code), 'add', 'manage.py', 'chat/views.py', 'link.py'], check=True)
+    tracked = code_tree.git_tracked(str(code))
+    assert shipped(code, tracked=tracked) == ['chat', 'chat/views.py', 'link.py', 'manage.py']
+    before = lookup(str(code), excludes=EXCLUDES, git_tracked=True)[0]
+    (code / 'notes.txt').write_text('changed, still untracked\n')
+    assert lookup(str(code), excludes=EXCLUDES, git_tracked=True)[0] == before
+    (code / 'manage.py').write_text('#!/usr/bin/env python\n# changed\n')
+    assert lookup(str(code), excludes=EXCLUDES, git_tracked=True)[0] != before
+
+
+def test_git_tracked_outside_a_work_tree_is_refused(code, monkeypatch):
+    monkeypatch.setenv('GIT_CEILING_DIRECTORIES', str(code.parent))
+    shutil.rmtree(str(code / '.git'))
+    with pytest.raises(AnsibleLookupError, match='is not in a git work tree'):
+        lookup(str(code), excludes=EXCLUDES, git_tracked=True)
