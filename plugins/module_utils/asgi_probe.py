@@ -8,7 +8,8 @@
 Shared by the asgi_probe module (a probe on its own) and unit_release (the probe that decides
 whether a release stays live).  Only what can get better by waiting is retried: no answer yet,
 or a 5xx (an app still starting answers 503).  A 404, a 403 or a redirect does not change by
-waiting and fails at once.
+waiting and fails at once, and so does a 5xx whose cause the server's log names as one that
+waiting cannot mend (a WebSocket path the app does not route, a channel layer it cannot load).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,6 +28,8 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_log import LogTail
 
 WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+# What an app logs when its answer (Unit's 503) is not a start-up that waiting would end.
+DEFINITE_CAUSES = ('No route found for path', 'InvalidChannelLayerError', "Apps aren't loaded yet")
 ATTEMPT_TIMEOUT = 5
 RETRY_INTERVAL = 1.0
 
@@ -121,7 +124,7 @@ def probe(address, port, path='/', status=(200,), websocket_path=None, host=None
     if log:
         log.mark()
     deadline = time.monotonic() + timeout
-    attempts, ws_status = 0, 0
+    attempts, ws_status, seen = 0, 0, []
     while True:
         attempts += 1
         failed_check = 'http'
@@ -140,12 +143,17 @@ def probe(address, port, path='/', status=(200,), websocket_path=None, host=None
         if not failed_check:
             return result
         answer = code if failed_check == 'http' else ws_status
-        if not retryable(answer) or time.monotonic() >= deadline:
-            lines = log.read_new(wait=0.5) if log else []
+        # A server error: what the app logged meanwhile may say it will not get better.
+        if log and answer:
+            seen += log.read_new(wait=0.3)
+        cause = next((c for c in DEFINITE_CAUSES if any(c in line for line in seen)), None) if answer else None
+        if cause or not retryable(answer) or time.monotonic() >= deadline:
+            lines = (seen + (log.read_new(wait=0.5) if log else []))[-80:]
             result['log'] = lines
             result['msg'] = '%s (%s)%s' % (
                 error,
-                'after %d attempts in %ss' % (attempts, timeout) if retryable(answer)
+                'the server logged "%s": a %s answer that waiting does not mend, not retried' % (cause, answer) if cause
+                else 'after %d attempts in %ss' % (attempts, timeout) if retryable(answer)
                 else 'a %s answer does not change by waiting: not retried' % answer,
                 ('; the server logged:\n' + '\n'.join(lines)) if lines else '')
             return result

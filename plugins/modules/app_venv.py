@@ -131,6 +131,7 @@ stdout:
 '''
 
 import os
+import re
 import shutil
 import tempfile
 
@@ -164,10 +165,30 @@ def give(path, uid, gid):
             os.lchown(os.path.join(parent, name), uid, gid)
 
 
+def python_mismatch(output, python_version):
+    """What pip said when a requirement has no release for this Python: '' when it said nothing of it.
+
+    pip lists the versions it ignored ("Ignored the following versions that require a different
+    python version: 6.0 Requires-Python >=3.12; ...") before "No matching distribution found for X".
+    """
+    ignored = re.search(r'require a different python version: (.*)', output)
+    wanted = re.search(r'No matching distribution found for (\S+)', output)
+    if not ignored or not wanted:
+        return ''
+    needs = sorted(set(re.findall(r'Requires-Python (\S+?)[;\s]', ignored.group(1) + ' ')))
+    return ('%s needs a newer Python (Requires-Python %s) than %s, the Python of this virtualenv (the one '
+            'NGINX Unit\'s module runs). Pin a release of it that supports Python %s, or build with a newer '
+            'Python: a Unit module of that Python (unit_python_versions, where its repository has one) and '
+            'channels_app_python_version. ' % (wanted.group(1), ' or '.join(needs) or '?', python_version,
+                                               python_version))
+
+
 def fail_build(module, path, step, rc, out, err, **result):
     shutil.rmtree(path, ignore_errors=True)
     said = (err or out or '').strip()[-OUTPUT_TAIL:]
-    module.fail_json(msg='%s failed (rc %s); the incomplete virtualenv %s was removed. %s' % (step, rc, path, said),
+    version = re.search(r'python([0-9]+\.[0-9]+)$', module.params['python'])
+    why = python_mismatch((out or '') + '\n' + (err or ''), version.group(1) if version else module.params['python'])
+    module.fail_json(msg='%s%s failed (rc %s); the incomplete virtualenv %s was removed. %s' % (why, step, rc, path, said),
                      rc=rc, stdout=out, stderr=err, path=path, **result)
 
 

@@ -44,7 +44,7 @@ with open(log, 'a') as out:
 open(os.path.join(os.path.dirname(os.path.dirname(__file__)), 'lib', 'site-packages', 'channels.py'), 'w').close()
 if os.environ.get('FAKE_PIP_RC'):
     sys.stdout.write('Collecting channels\n')
-    sys.stderr.write('ERROR: No matching distribution found for channels==99\n')
+    sys.stderr.write(os.environ.get('FAKE_PIP_ERR', 'ERROR: No matching distribution found for channels==99\n'))
     sys.exit(int(os.environ['FAKE_PIP_RC']))
 print('Successfully installed channels')
 ''' % sys.executable
@@ -188,3 +188,30 @@ def test_without_an_owner_nothing_is_handed_over(run, monkeypatch):
     given = []
     monkeypatch.setattr(app_venv.os, 'lchown', lambda *args: given.append(args))
     assert run()['changed'] is True and given == []
+
+
+# What pip 24 prints for a requirement whose releases all need a newer Python.
+PIP_NEEDS_NEWER_PYTHON = (
+    'ERROR: Ignored the following versions that require a different python version: 6.0 Requires-Python >=3.12; '
+    '6.0.1 Requires-Python >=3.12\n'
+    'ERROR: Could not find a version that satisfies the requirement Django==6.0.1 (from versions: 5.2.8)\n'
+    'ERROR: No matching distribution found for Django==6.0.1\n')
+
+
+def test_a_requirement_for_a_newer_python_says_both_versions_and_the_way_out(run, tmp_path, monkeypatch, python):
+    python311 = tmp_path / 'python3.11'
+    python311.write_text(open(python).read())
+    python311.chmod(0o755)
+    monkeypatch.setenv('FAKE_PIP_RC', '1')
+    monkeypatch.setenv('FAKE_PIP_ERR', PIP_NEEDS_NEWER_PYTHON)
+    result = run(python=str(python311))
+    assert result['failed']
+    assert result['msg'].startswith('Django==6.0.1 needs a newer Python (Requires-Python >=3.12) than 3.11, the Python '
+                                    'of this virtualenv')
+    assert 'unit_python_versions' in result['msg'] and 'channels_app_python_version' in result['msg']
+    assert 'pip install failed (rc 1)' in result['msg']
+
+
+def test_another_pip_failure_gets_no_python_advice(run, monkeypatch):
+    monkeypatch.setenv('FAKE_PIP_RC', '1')
+    assert 'needs a newer Python' not in run()['msg']

@@ -133,3 +133,29 @@ def test_a_failure_shows_what_the_log_gained_even_across_a_rotation(probe, serve
     assert result["failed"]
     assert result["log"] == ['2026/11/25 17:22:35 [alert] 1078#1078 Python failed to import module "rooms"']
     assert "old line" not in result["msg"] and "failed to import" in result["msg"]
+
+
+def test_a_websocket_503_that_unit_logs_as_a_routing_error_fails_at_once(probe, server, tmp_path):
+    """Channels raises "No route found" for a path the app does not route and Unit answers 503:
+    waiting does not mend that, so the probe stops at the first attempt and names it."""
+    log = tmp_path / "unit.log"
+    log.write_text("")
+
+    def routing_error(request, status):
+        with log.open("a") as handle:
+            handle.write("ValueError: No route found for path 'ws/chat/health/'.\n")
+        Server.answer(request, status)
+
+    server.ws = 503
+    server.answer = routing_error
+    result = probe(websocket_path="/ws/chat/health/", log_file=str(log), timeout=30)
+    assert result["failed"] and result["failed_check"] == "websocket" and result["attempts"] == 1
+    assert 'the server logged "No route found for path": a 503 answer that waiting does not mend' in result["msg"]
+    assert "No route found for path 'ws/chat/health/'" in "\n".join(result["log"])
+
+
+def test_a_503_with_nothing_definite_in_the_log_is_still_retried(probe, server, tmp_path):
+    log = tmp_path / "unit.log"
+    log.write_text("")
+    server.http = [503, 503, 200]
+    assert not probe(log_file=str(log))["failed"]
