@@ -37,6 +37,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "harness"))
+from run_play import summarise  # noqa: E402  (the recaps read as the molecule scenarios read them)
 WORK = ROOT / ".cache" / "bench"
 VENV_BIN = ROOT / ".venv" / "bin"
 IMAGE = os.environ.get("MOLECULE_IMAGE_DEBIAN12", "unitchannels-systemd:debian12")
@@ -55,7 +57,7 @@ CHANNEL_LAYER = os.environ.get("BENCH_CHANNEL_LAYER", "redis")  # the role's cha
 SERVING_PROCESSES = 2  # each server's processes while serving is compared (Uvicorn, Daphne: 2 each)
 PREFIX = "unitchannels-bench-"
 DEMO = ROOT / "roles" / "channels_app" / "files" / "demo_project"
-PROBE = ROOT / "molecule" / "shared" / "files" / "chat_probe.py"
+PROBE = ROOT / "harness" / "chat_probe"  # the directory runs with python3 DIR
 STARTED = time.monotonic()
 
 GOALS = {  # key: (operator, bound)
@@ -188,15 +190,6 @@ def playbook(inv, play, log, extra=None, mitogen=False):
     return timed(argv, log, cwd=ROOT, env=mitogen_env() if mitogen else None)
 
 
-def recap_changed(output):
-    """Sum of changed= over the PLAY RECAP lines."""
-    total = 0
-    for line in output.splitlines():
-        if " changed=" in line and " ok=" in line:
-            total += int(line.split(" changed=")[1].split()[0])
-    return total
-
-
 # --- the measurements -------------------------------------------------------------------
 
 
@@ -307,7 +300,7 @@ def new_release(n):
 
 
 def probe(host, *args):
-    out = subprocess.run(["docker", "exec", host, "python3", "/usr/local/bin/chat_probe", *args],
+    out = subprocess.run(["docker", "exec", host, "python3", "/usr/local/lib/chat_probe", *args],
                          capture_output=True, text=True, check=False)
     try:
         result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -395,7 +388,8 @@ def turn_ratios(results, key):
 def serving(host, rounds):
     """Chat page requests/s and chat deliveries/s per server; returns samples per round."""
     say("serving: installing Daphne and Uvicorn next to the deployed app")
-    docker("cp", str(PROBE), f"{host}:/usr/local/bin/chat_probe")
+    docker("exec", host, "rm", "-rf", "/usr/local/lib/chat_probe")
+    docker("cp", str(PROBE), f"{host}:/usr/local/lib/chat_probe")
     docker("cp", str(CA_FILE), f"{host}:/root/ca.crt")
     run(["docker", "exec", host, "bash", "-c", SERVERS_SH], WORK / "servers.log")
     servers = {
@@ -595,7 +589,7 @@ def main():
                                             mitogen=mitogen)
                     runs[step].append(seconds)
                     if step in changed:
-                        changed[step].append(recap_changed(out))
+                        changed[step].append(summarise(out)["changed"])
             noop_ratios.append(statistics.median(a / b for a, b in zip(runs["site"], runs["empty"])))
             noop_ratios_mitogen.append(statistics.median(a / b for a, b in zip(runs["site_mitogen"], runs["empty"])))
             for values, step in ((noop, "site"), (empty, "empty"), (noop_mitogen, "site_mitogen"),

@@ -4,17 +4,19 @@ everyone in it, the sender included."""
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from script_module import load_script
 from websockets.asyncio.server import serve
 
-PROBE = Path(__file__).resolve().parent.parent / "molecule" / "shared" / "files" / "chat_probe.py"
+# The probe's directory is what runs on the test hosts (python3 DIR); its modules import each
+# other by name.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness" / "chat_probe"))
 
-
-chat_probe = load_script(PROBE)
+import chat_cli  # noqa: E402
+import chat_load  # noqa: E402
 
 
 def chat_handler(rooms, drop=lambda text: False, close_after=None, delay=0.0):
@@ -50,11 +52,11 @@ def steady(*extra, drop=lambda text: False, close_after=None):
     async def main():
         async with serve(chat_handler(rooms, drop, close_after), "127.0.0.1", 0) as server:
             port = server.sockets[0].getsockname()[1]
-            args = chat_probe.build_parser().parse_args(
+            args = chat_cli.build_parser().parse_args(
                 ["steady", "--url", f"http://127.0.0.1:{port}", "--host", "localhost",
                  "--warmup", "1", "--seconds", "1", "--timeout", "1", *extra])
             result = {}
-            reason = await chat_probe.check_steady(args, result)
+            reason = await chat_load.check_steady(args, result)
             return reason, result, rooms
 
     return asyncio.run(main())
@@ -68,12 +70,12 @@ def alternate(*extra, fast_drop=lambda text: False, slow_delay=0.005):
         async with serve(chat_handler(rooms["fast"], fast_drop), "127.0.0.1", 0) as fast, \
                 serve(chat_handler(rooms["slow"], delay=slow_delay), "127.0.0.1", 0) as slow:
             ports = {name: server.sockets[0].getsockname()[1] for name, server in (("fast", fast), ("slow", slow))}
-            args = chat_probe.build_parser().parse_args(
+            args = chat_cli.build_parser().parse_args(
                 ["alternate", "--host", "localhost", "--clients", "4", "--window", "0.3", "--warmup", "0.1",
                  "--cycles", "3", "--timeout", "1", *extra]
                 + [f"--server={name}=http://127.0.0.1:{port}" for name, port in ports.items()])
             result = {}
-            reason = await chat_probe.check_alternate(args, result)
+            reason = await chat_load.check_alternate(args, result)
             return reason, result, rooms
 
     return asyncio.run(main())
@@ -114,9 +116,9 @@ def test_steady_fails_when_the_server_ends_connections():
 
 def test_percentile_nearest_rank():
     values = list(range(1, 101))
-    assert chat_probe.percentile(values, 0.5) == 50
-    assert chat_probe.percentile(values, 0.99) == 99
-    assert chat_probe.percentile([7], 0.99) == 7
+    assert chat_load.percentile(values, 0.5) == 50
+    assert chat_load.percentile(values, 0.99) == 99
+    assert chat_load.percentile([7], 0.99) == 7
 
 
 def test_alternate_measures_every_server_in_its_own_windows():
@@ -152,6 +154,6 @@ def test_alternate_tolerates_lost_messages_up_to_max_lost():
 @pytest.mark.parametrize("spec", ["no-equals", "bad name=http://127.0.0.1:1", "x=", "x=ftp://h"])
 def test_alternate_rejects_a_malformed_server(spec, capsys):
     with pytest.raises(SystemExit) as exc:
-        chat_probe.build_parser().parse_args(["alternate", "--host", "h", "--server", spec])
+        chat_cli.build_parser().parse_args(["alternate", "--host", "h", "--server", spec])
     assert exc.value.code == 2
     assert "--server" in capsys.readouterr().err
