@@ -50,7 +50,7 @@ async def check_idle(args, result):
     try:
         # Stay idle (pongs only), but notice at once when a connection drops.
         start = time.monotonic()
-        done, _ = await asyncio.wait(
+        done, dummy = await asyncio.wait(
             [s.read_task for s in socks], timeout=args.seconds, return_when=asyncio.FIRST_COMPLETED
         )
         result.update(
@@ -71,8 +71,6 @@ async def check_idle(args, result):
         codes = result["dropped"]
         return f"not every client received the message sent after {args.seconds} s idle (close codes {codes})"
     return None
-
-
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -117,7 +115,7 @@ class FormClient:
 
     def fetch(self, path, data=None, referer=None):
         """Request path, following redirects; returns (status, path, body) of the last answer."""
-        for _ in range(5):
+        for dummy in range(5):
             status, headers, body = self.request(path, data, referer)
             if status not in REDIRECTS:
                 return status, path, body
@@ -154,7 +152,7 @@ def location_path(location):
 def check_admin_login(args, result):
     steps = result["steps"] = []
     client = FormClient(args, steps)
-    status, _, _, token, _ = client.csrf_page("/admin/login/")
+    status, dummy, dummy, token, dummy = client.csrf_page("/admin/login/")
     result["login_page_status"] = status
     if status != 200:
         return f"GET /admin/login/ answered {status}"
@@ -214,8 +212,8 @@ def check_form_post(args, result):
     """GET a page with a form, POST the form back with its CSRF token; check the direct answer."""
     steps = result["steps"] = []
     client = FormClient(args, steps)
-    result.update(path=args.path, fields=[name for name, _ in args.field])
-    status, path, _, token, source = client.csrf_page(args.path)
+    result.update(path=args.path, fields=[name for name, dummy in args.field])
+    status, path, dummy, token, source = client.csrf_page(args.path)
     result.update(page_status=status, csrf_cookie=client.has_cookie("csrftoken"), csrf_token_from=source)
     if status != 200:
         return f"GET {args.path} answered {status}"
@@ -269,5 +267,3 @@ def check_certificate(args, result):
         sha256=hashlib.sha256(der).hexdigest(),
     )
     return None
-
-

@@ -108,7 +108,7 @@ def build_parser():
     )
     common = argparse.ArgumentParser(add_help=False, parents=[target])
     common.add_argument("--url", type=http_url, required=True, help="base URL, e.g. http://127.0.0.1:80")
-    parser = argparse.ArgumentParser(prog="chat_probe", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="chat_probe", description=__doc__.split("\n\n", 1)[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     def command(name, func, help_text, parent=common):
@@ -195,4 +195,3 @@ def main(argv=None):
         result["reason"] = reason
     print(json.dumps(result))
     return 0 if reason is None else 1
-

@@ -184,7 +184,7 @@ class ChatSocket:
             await self._send_frame(OP_CLOSE, (1000).to_bytes(2, "big"))
         except OSError:
             pass
-        done, _ = await asyncio.wait({self.read_task}, timeout=2)  # the server's echo
+        done, dummy = await asyncio.wait({self.read_task}, timeout=2)  # the server's echo
         if not done:
             self.read_task.cancel()
 
@@ -219,8 +219,6 @@ async def wait_for_message(sock, text, timeout):
     return None
 
 
-
-
 def connection(url):
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "https":
@@ -238,4 +236,3 @@ def http_get(url, host, path):
         return response.status, response.getheaders(), response.read()
     finally:
         conn.close()
-

@@ -57,12 +57,12 @@ async def check_burst(args, result):
         result["dropped"] = dropped(socks)
     finally:
         await close_all(socks)
-    received = sum(c for c, _ in counts)
+    received = sum(c for c, dummy in counts)
     result.update(
         received=received,
         lost=n * n * m - received,
-        duplicates=sum(d for _, d in counts),
-        clients_complete=sum(c == n * m for c, _ in counts),
+        duplicates=sum(d for dummy, d in counts),
+        clients_complete=sum(c == n * m for c, dummy in counts),
         send_errors=send_errors,
         deliveries_per_second=round(received / max(result["seconds"], 0.001), 1),
     )
@@ -195,8 +195,6 @@ async def check_alternate(args, result):
     return None
 
 
-
-
 def outages(failed_slots, rate):
     """[[start, seconds], ...] of each run of failed requests in schedule order (request j starts at
     j / rate); a request that succeeded between two failed ones splits them."""
@@ -244,7 +242,7 @@ async def check_load(args, result):
     def one_request(slot):
         begin = time.monotonic()
         try:
-            status, _, body = http_get(args.url, args.host, args.http_path)
+            status, dummy, body = http_get(args.url, args.host, args.http_path)
         except (OSError, http.client.HTTPException) as exc:
             status, error = None, describe(exc)
         else:
@@ -293,7 +291,7 @@ async def check_load(args, result):
     finally:
         await close_all(socks)
     expected = sum(sent[r] * members.count(r) for r in range(args.rooms))
-    received = sum(c for c, _ in counts)
+    received = sum(c for c, dummy in counts)
     latencies = sorted(web["latencies"]) or [0]
     result.update(
         elapsed_seconds=round(time.monotonic() - start, 2),
@@ -307,7 +305,7 @@ async def check_load(args, result):
         expected_deliveries=expected,
         received=received,
         lost=expected - received,
-        duplicates=sum(d for _, d in counts),
+        duplicates=sum(d for dummy, d in counts),
         ws_disconnects=ws_disconnects,
         # When HTTP failed: [[start, seconds], ...] of each run of failed requests, and when the
         # last good request began (after the last run: HTTP came back).
@@ -328,14 +326,14 @@ async def check_load(args, result):
 def check_http_rate(args, result):
     """Requests per second: --concurrency clients ask for --path in a loop for --seconds."""
     urls = [args.url] + args.extra_url
-    tallies = [{"ok": 0, "failed": 0, "servers": set()} for _ in range(args.concurrency)]
+    tallies = [{"ok": 0, "failed": 0, "servers": set()} for dummy in range(args.concurrency)]
     deadline = time.monotonic() + args.seconds
 
     def client(i):
         url, tally = urls[i % len(urls)], tallies[i]  # one tally per thread: no shared counter
         while time.monotonic() < deadline:
             try:
-                status, headers, _ = http_get(url, args.host, args.path)
+                status, headers, dummy = http_get(url, args.host, args.path)
             except (OSError, http.client.HTTPException):
                 status, headers = None, []
             tally["ok" if status == 200 else "failed"] += 1
@@ -362,5 +360,3 @@ def check_http_rate(args, result):
     if counts["failed"] or not counts["ok"]:
         return f"{counts['failed']} of {counts['ok'] + counts['failed']} requests failed"
     return None
-
-
