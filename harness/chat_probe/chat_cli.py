@@ -14,7 +14,8 @@ chat_load.py the loads.
   chat_probe.py alternate   --server NAME=URL[,URL] --server NAME=URL --host HOST --clients 40
                             [--window 1] [--warmup 0.25] [--cycles 10]
   chat_probe.py load        --url URL --host HOST --clients 100 --rooms 10 --seconds 60
-                            --http-path /chat/ --http-rate 20 [--drain 10] [--watch-text TEXT]
+                            --http-path /chat/ --http-rate 20 [--interval 1] [--drain 10]
+                            [--watch-text TEXT] [--stop-file F] [--ready-file F]
   chat_probe.py http-rate   --url URL --host HOST --concurrency 8 --seconds 10 [--extra-url URL]
   chat_probe.py admin-login --url URL --host HOST --user admin --password X
   chat_probe.py static      --url URL --host HOST --path /static/chat/site.css
@@ -148,6 +149,7 @@ def build_parser():
     sub.add_argument("--seconds", type=positive, default=60)
     sub.add_argument("--http-path", default="/chat/")
     sub.add_argument("--http-rate", type=positive, default=20, help="HTTP GETs per second")
+    sub.add_argument("--interval", type=positive_float, default=1.0, help="seconds between two messages of a client")
     sub.add_argument("--drain", type=positive, default=10, help="seconds to wait for late deliveries")
     sub.add_argument("--watch-text", help="count the HTTP answers containing this text (a release marker)")
     sub.add_argument("--stop-file", help="end the load early once this file exists (--seconds is then the longest)")

@@ -211,7 +211,8 @@ async def check_load(args, result):
     run = os.urandom(4).hex()
     rooms = [f"load_{run}_{r}" for r in range(args.rooms)]
     members = [i % args.rooms for i in range(args.clients)]  # room index of each client
-    result.update(clients=args.clients, rooms=args.rooms, seconds=args.seconds, http_rate=args.http_rate)
+    result.update(clients=args.clients, rooms=args.rooms, seconds=args.seconds, http_rate=args.http_rate,
+                  interval=args.interval)
     socks = await open_sockets(args, [(args.url, rooms[r]) for r in members])
     if args.ready_file:  # every client is connected: the caller may start what the load is for
         with open(args.ready_file, "w", encoding="utf-8"):
@@ -228,9 +229,9 @@ async def check_load(args, result):
         return args.stop_file is not None and os.path.exists(args.stop_file)
 
     async def sender(i, sock):
-        # One message a second, clients spread over the second to avoid lockstep.
-        for k in range(args.seconds):
-            await asyncio.sleep(max(0, start + i / args.clients + k - time.monotonic()))
+        # One message every --interval seconds, clients spread over the interval to avoid lockstep.
+        for k in range(int(args.seconds / args.interval)):
+            await asyncio.sleep(max(0, start + (i / args.clients + k) * args.interval - time.monotonic()))
             if stopped():
                 return
             try:

@@ -14,6 +14,7 @@ when that names none from ``unitd --version``.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import re
 
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control import (
@@ -22,6 +23,10 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control i
 )
 
 SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin']
+# Whose open-file limit counts, best first: the router holds the client connections; its parent
+# (the main process, the one systemd starts) has the same limit; a unitd without process titles
+# (the project's stand-in) is found by its program.
+UNIT_PROCESSES = ('unit: router', 'unit: main', '/usr/sbin/unitd')
 
 
 def unitd_version(module, binary=None):
@@ -35,6 +40,32 @@ def unitd_version(module, binary=None):
         module.fail_json(msg='%s --version did not report a version (rc %s): %s'
                          % (binary, rc, (err or out).strip()[:500]))
     return match.group(1)
+
+
+def open_files_limit(proc='/proc'):
+    """The soft open-file limit of Unit's router (see UNIT_PROCESSES), None when no unitd runs."""
+    found = {}
+    for pid in os.listdir(proc):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, pid, 'cmdline'), 'rb') as f:
+                cmdline = f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+        except (IOError, OSError):
+            continue
+        for rank, name in enumerate(UNIT_PROCESSES):
+            if name in cmdline and rank not in found:
+                found[rank] = pid
+    for rank in sorted(found):
+        try:
+            with open(os.path.join(proc, found[rank], 'limits')) as f:
+                for line in f:
+                    if line.startswith('Max open files'):
+                        soft = line.split()[3]
+                        return None if soft == 'unlimited' else int(soft)
+        except (IOError, OSError, ValueError, IndexError):
+            continue
+    return None
 
 
 def python_versions(status):

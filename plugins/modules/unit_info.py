@@ -85,6 +85,14 @@ python_versions:
   type: list
   elements: str
   sample: ["3.11"]
+max_open_files:
+  description:
+    - The open-file limit in force for Unit's router (its soft limit), which bounds the client
+      connections, HTTP keep-alive and WebSockets together, that Unit holds at once. Null when it
+      cannot be read (Unit runs elsewhere, or not as a process of this host).
+  returned: always
+  type: int
+  sample: 65536
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -92,7 +100,7 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control i
     UNIT_MUTUALLY_EXCLUSIVE,
     unit_argument_spec,
 )
-from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_state import read_unit
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_state import open_files_limit, read_unit
 
 
 def main():
@@ -103,7 +111,7 @@ def main():
         mutually_exclusive=UNIT_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
-    module.exit_json(changed=False, **read_unit(module, module.params['unitd']))
+    module.exit_json(changed=False, max_open_files=open_files_limit(), **read_unit(module, module.params['unitd']))
 
 
 if __name__ == '__main__':

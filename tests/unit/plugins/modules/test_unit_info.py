@@ -104,3 +104,45 @@ def test_no_unit_says_where_it_looked(run_module, workdir, unitd):
 def test_a_control_address_unitd_would_not_accept(run_module, unitd):
     result = run_module(unit_info, dict(control='localhost', unitd=unitd))
     assert result['failed'] and 'unix:/PATH or ADDR:PORT' in result['msg']
+
+
+LIMITS = ('Limit                     Soft Limit           Hard Limit           Units     \n'
+          'Max cpu time              unlimited            unlimited            seconds   \n'
+          'Max open files            %s                 20000                files     \n')
+
+
+def fake_proc(root, processes):
+    """A /proc with one directory per (pid, cmdline, soft open-file limit)."""
+    for pid, cmdline, soft in processes:
+        os.makedirs(os.path.join(root, pid))
+        with open(os.path.join(root, pid, 'cmdline'), 'wb') as f:
+            f.write(cmdline.replace(' ', '\0').encode())
+        with open(os.path.join(root, pid, 'limits'), 'w') as f:
+            f.write(LIMITS % soft)
+    os.makedirs(os.path.join(root, 'self'))
+    return root
+
+
+def test_open_files_limit_is_the_routers(workdir):
+    proc = fake_proc(os.path.join(workdir, 'proc'), [
+        ('1', '/lib/systemd/systemd', '1048576'),
+        ('721', 'unit: main v1.34.2 [/usr/sbin/unitd --control unix:/var/run/control.unit.sock]', '4096'),
+        ('724', 'unit: router', '20000'),
+        ('890', 'unit: "chat" application', '1024'),
+    ])
+    assert unit_state.open_files_limit(proc) == 20000
+
+
+def test_open_files_limit_of_a_unitd_without_process_titles(workdir):
+    proc = fake_proc(os.path.join(workdir, 'proc'), [('90', 'python3 /usr/sbin/unitd --control unix:/x.sock', '1024')])
+    assert unit_state.open_files_limit(proc) == 1024
+
+
+def test_open_files_limit_without_unitd_is_none(workdir):
+    proc = fake_proc(os.path.join(workdir, 'proc'), [('1', '/lib/systemd/systemd', '1024')])
+    assert unit_state.open_files_limit(proc) is None
+
+
+def test_unit_info_returns_the_limit(run_module, fake, unit_args, unitd, monkeypatch):
+    monkeypatch.setattr(unit_info, 'open_files_limit', lambda: 65536)
+    assert run_module(unit_info, dict(unit_args, unitd=unitd))['max_open_files'] == 65536
