@@ -43,6 +43,23 @@ async def check_roundtrip(args, result):
     return None
 
 
+async def check_reply(args, result):
+    """Send --text to a room; the first message of the room that contains --expect comes back."""
+    room = f"reply_{os.urandom(4).hex()}"
+    result.update(room=room, text=args.text, expect=args.expect)
+    (sock,) = await open_sockets(args, [(args.url, room)])
+    try:
+        await sock.send(args.text)
+        deadline = time.monotonic() + args.timeout
+        while (message := await sock.recv(deadline - time.monotonic())) is not None:
+            if args.expect in message:
+                result.update(reply=message, seconds=round(args.timeout - (deadline - time.monotonic()), 2))
+                return None
+    finally:
+        await close_all([sock])
+    return f"no message containing {args.expect!r} within {args.timeout} s of sending {args.text!r}"
+
+
 async def check_idle(args, result):
     room = f"idle_{os.urandom(4).hex()}"
     result.update(room=room, seconds=args.seconds)

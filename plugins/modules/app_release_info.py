@@ -45,6 +45,13 @@ options:
     type: list
     elements: path
     default: []
+  workers_of:
+    description:
+      - An app whose background workers' template units (C(unitchannels-APP_WORKER@.service) in
+        C(/etc/systemd/system), see M(unitchannels.deploy.app_workers)) to list in RV(workers);
+        empty lists none.
+    type: str
+    default: ''
   secrets_file:
     description:
       - A file whose backups to list, as M(ansible.builtin.copy) names them
@@ -127,6 +134,12 @@ user:
   returned: always
   type: dict
   sample: {"name": "unit", "uid": 999, "gid": 999, "home": "/nonexistent", "group": "unit"}
+workers:
+  description: The workers of O(workers_of) that have a template unit on the host, by name.
+  returned: always
+  type: list
+  elements: str
+  sample: [stats]
 paths_exist:
   description: For each of O(paths), whether it exists (a link counts, even a broken one).
   returned: always
@@ -232,10 +245,19 @@ def backups(secrets_file):
     return [os.path.join(directory, n) for n in names if pattern.match(n)]
 
 
+def worker_units(app, unit_dir='/etc/systemd/system'):
+    """Names of the workers of app that have a template unit in unit_dir."""
+    if not app or not os.path.isdir(unit_dir):
+        return []
+    pattern = re.compile(r'^unitchannels-%s_([a-z0-9-]+)@\.service$' % re.escape(app))
+    return sorted(match.group(1) for match in map(pattern.match, os.listdir(unit_dir)) if match)
+
+
 def main():
     argument_spec = unit_argument_spec()
     argument_spec.update(
         root=dict(type='path', required=True),
+        workers_of=dict(type='str', default=''),
         requirement_files=dict(type='list', elements='str', default=[]),
         user=dict(type='str', default=''),
         secrets_file=dict(type='path', default=''),
@@ -260,6 +282,7 @@ def main():
         user=account(module.params['user']),
         secrets_backups=backups(module.params['secrets_file']),
         paths_exist=dict((path, os.path.lexists(path)) for path in module.params['paths']),
+        workers=worker_units(module.params['workers_of']),
         cpus=os.cpu_count() or 1,
         unit=read_unit(module, module.params['unitd']) if module.params['unit'] else {},
     )

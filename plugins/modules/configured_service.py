@@ -179,6 +179,7 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.unitchannels.deploy.plugins.module_utils.systemd_service import Service
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_address import socket_endpoint
 from ansible_collections.unitchannels.deploy.plugins.module_utils.app_files import (
     DIRECTORY_SPEC, LINE_SPEC, files_option, put_in_place)
@@ -188,31 +189,6 @@ RUNNING = ('active', 'activating', 'reloading')
 # between; the others (static, indirect, generated, alias) are not the service's own to change.
 SWITCHABLE = {'enabled': True, 'enabled-runtime': True, 'disabled': False}
 SYSTEMD_PATHS = ('/etc/systemd/', '/run/systemd/system/')
-
-
-class Service(object):
-
-    def __init__(self, module, name):
-        self.module = module
-        self.name = name
-        self.systemctl = module.get_bin_path('systemctl', required=True)
-
-    def status(self):
-        rc, out, err = self.module.run_command(
-            [self.systemctl, 'show', '--property=LoadState,ActiveState,UnitFileState,ActiveEnterTimestampMonotonic', '--', self.name])
-        if rc != 0:
-            self.module.fail_json(msg='systemctl show %s failed: %s' % (self.name, (err or out).strip()))
-        status = {}
-        for line in out.splitlines():
-            key, _sep, value = line.partition('=')
-            status[key] = value
-        return status
-
-    def run(self, *args):
-        rc, out, err = self.module.run_command([self.systemctl] + list(args))
-        if rc != 0:
-            self.module.fail_json(msg='systemctl %s failed (rc %d): %s' % (' '.join(args), rc, (err or out).strip()),
-                                  rc=rc, stdout=out, stderr=err)
 
 
 def active_since(status):

@@ -10,6 +10,8 @@ import json
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from chat.workers import STATS_CHANNEL
+
 
 class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
@@ -29,6 +31,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data):
         text_data_json = json.loads(text_data)
         message = text_data_json["message"]
+
+        # "/stats": the background worker answers the room (chat/workers.py).
+        if message.strip() == "/stats":
+            await self.channel_layer.send(STATS_CHANNEL, {"type": "stats.request", "group": self.room_group_name})
+            return
 
         # Send message to room group
         await self.channel_layer.group_send(

@@ -10,7 +10,7 @@ of failing the first request.
 import os
 
 from channels.auth import AuthMiddlewareStack
-from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.asgi import get_asgi_application
 
@@ -20,6 +20,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
 django_asgi_app = get_asgi_application()
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.workers import StatsConsumer  # noqa: E402
 
 
 async def lifespan(scope, receive, send):
@@ -46,5 +47,7 @@ application = ProtocolTypeRouter(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
         "lifespan": lifespan,
+        # The background worker's channel (manage.py runworker chat-stats), not served by Unit.
+        "channel": ChannelNameRouter({"chat-stats": StatsConsumer.as_asgi()}),
     }
 )

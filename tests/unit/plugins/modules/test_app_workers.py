@@ -1,0 +1,174 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""app_workers: an app's background workers as systemd instances of one release."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.unitchannels.deploy.plugins.modules import app_workers
+
+
+class FakeSystemd(object):
+    """systemctl and journalctl as the module calls them; `running` is what list-units shows."""
+
+    def __init__(self):
+        self.running = set()
+        self.calls = []
+        self.down = set()  # units that do not stay up once started
+
+    def run_command(self, argv, **kwargs):
+        tool, args = os.path.basename(argv[0]), argv[1:]
+        self.calls.append([tool] + args)
+        if tool == 'journalctl':
+            return 0, 'CommandError: Error: the following arguments are required: channels\n', ''
+        verb, unit = args[0], args[-1]
+        if verb == 'list-units':
+            return 0, ''.join('%s loaded active running worker\n' % name for name in sorted(self.running)), ''
+        if verb == 'show':
+            if unit in self.down:
+                return 0, 'ActiveState=activating\nSubState=auto-restart\nNRestarts=2\nResult=exit-code\nExecMainStatus=2\n', ''
+            state = 'active' if unit in self.running else 'inactive'
+            return 0, 'ActiveState=%s\nSubState=running\nNRestarts=0\nResult=success\nExecMainStatus=0\n' % state, ''
+        if verb == 'restart':
+            self.running.add(unit)
+        elif verb == 'disable':
+            self.running.discard(unit)
+        return 0, '', ''
+
+    def verbs(self, verb):
+        return [call[-1] for call in self.calls if call[0] == 'systemctl' and call[1] == verb]
+
+
+@pytest.fixture
+def systemd(monkeypatch):
+    fake = FakeSystemd()
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda module, argv, **kwargs: fake.run_command(argv, **kwargs))
+    return fake
+
+
+@pytest.fixture
+def run(run_module, tmp_path):
+    (tmp_path / 'multi-user.target.wants').mkdir()
+
+    def run(check_mode=False, **args):
+        params = dict(app='chat', root='/srv/chat', release='r2', user='unit', group='unit', settle=0,
+                      writable_paths=['/srv/chat/shared'], after=['redis-server.service'], unit_dir=str(tmp_path),
+                      workers=[dict(name='stats', command=['manage', 'runworker', 'chat-stats'])])
+        params.update(args)
+        return run_module(app_workers, params, check_mode=check_mode, diff=True)
+    return run
+
+
+def template(tmp_path, name='stats'):
+    return (tmp_path / ('unitchannels-chat_%s@.service' % name)).read_text()
+
+
+def test_started_writes_the_template_and_runs_the_release_beside_the_serving_one(run, systemd, tmp_path):
+    systemd.running = {'unitchannels-chat_stats@r1.1.service'}
+    result = run(state='started', workers=[dict(name='stats', command=['manage', 'runworker', 'chat-stats'], processes=2)])
+    assert not result['failed'] and result['changed']
+    assert result['started'] == ['unitchannels-chat_stats@r2.1.service', 'unitchannels-chat_stats@r2.2.service']
+    assert result['stopped'] == []
+    assert 'unitchannels-chat_stats@r1.1.service' in result['running']
+    unit = template(tmp_path)
+    assert 'ExecStart="/srv/chat/bin/manage" "--worker" %i "--" "manage" "runworker" "chat-stats"\n' in unit
+    for line in ('User=unit', 'Group=unit', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateTmp=yes',
+                 'ReadWritePaths=/srv/chat/shared', 'KillSignal=SIGTERM', 'TimeoutStopSec=30',
+                 'After=network-online.target redis-server.service', 'WantedBy=multi-user.target'):
+        assert line + '\n' in unit
+    assert systemd.verbs('daemon-reload')
+    assert systemd.verbs('enable') == result['started']
+
+
+def test_exclusive_stops_the_other_releases_and_removes_undeclared_workers(run, systemd, tmp_path):
+    (tmp_path / 'unitchannels-chat_old@.service').write_text('[Service]\n')
+    (tmp_path / 'multi-user.target.wants' / 'unitchannels-chat_old@r1.1.service').symlink_to('/dev/null')
+    systemd.running = {'unitchannels-chat_stats@r1.1.service', 'unitchannels-chat_stats@r2.1.service',
+                       'unitchannels-other_stats@r1.1.service'}
+    run(state='started')
+    result = run(state='exclusive')
+    assert result['started'] == []
+    assert result['stopped'] == ['unitchannels-chat_old@r1.1.service', 'unitchannels-chat_stats@r1.1.service']
+    assert result['running'] == ['unitchannels-chat_stats@r2.1.service']  # another app's are not its to stop
+    assert not (tmp_path / 'unitchannels-chat_old@.service').exists()
+    assert set(systemd.verbs('disable')) == set(result['stopped'])
+
+
+def test_nothing_to_do_changes_nothing(run, systemd):
+    systemd.running = {'unitchannels-chat_stats@r2.1.service'}
+    run(state='exclusive')
+    systemd.calls = []
+    result = run(state='exclusive')
+    assert not result['changed']
+    assert [call[1] for call in systemd.calls] == ['list-units']
+
+
+def test_a_worker_that_does_not_stay_up_fails_and_leaves_what_ran(run, systemd, tmp_path):
+    systemd.running = {'unitchannels-chat_stats@r1.1.service'}
+    run(state='exclusive', release='r1')
+    before = template(tmp_path)
+    systemd.down = {'unitchannels-chat_stats@r2.1.service'}
+    result = run(state='started', workers=[dict(name='stats', command=['manage', 'runworker'])])
+    assert result['failed']
+    assert result['msg'].startswith('Worker stats of chat did not stay up on release r2: '
+                                    'unitchannels-chat_stats@r2.1.service is activating (exit-code, restarted 2 times')
+    assert 'the following arguments are required: channels' in result['msg']
+    assert systemd.running == {'unitchannels-chat_stats@r1.1.service'}
+    assert template(tmp_path) == before  # the serving release's instances keep their definition
+
+
+def test_stopped_stops_the_release_that_did_not_go_live(run, systemd):
+    systemd.running = {'unitchannels-chat_stats@r1.1.service', 'unitchannels-chat_stats@r2.1.service'}
+    result = run(state='stopped')
+    assert result['stopped'] == ['unitchannels-chat_stats@r2.1.service']
+    assert systemd.running == {'unitchannels-chat_stats@r1.1.service'}
+
+
+def test_check_mode_reports_and_runs_nothing(run, systemd, tmp_path):
+    result = run(check_mode=True, state='exclusive')
+    assert result['changed'] and result['started'] == ['unitchannels-chat_stats@r2.1.service']
+    assert 'unitchannels-chat_stats@r2.1.service' in result['diff']['after']
+    assert [call[1] for call in systemd.calls] == ['list-units']
+    assert not (tmp_path / 'unitchannels-chat_stats@.service').exists()
+
+
+def test_a_worker_of_other_hosts_is_not_declared_here(run, systemd):
+    result = run(state='exclusive', host='app2',
+                 workers=[dict(name='stats', command=['manage', 'runworker', 'chat-stats']),
+                          dict(name='beat', command=['celery', '-A', 'mysite', 'beat'], hosts=['app1'])])
+    assert result['started'] == ['unitchannels-chat_stats@r2.1.service']
+
+
+@pytest.mark.parametrize('worker, message', [
+    (dict(name='Stats', command=['manage']), "worker name 'Stats'"),
+    (dict(name='stats', command=[]), 'worker stats: command is empty'),
+    (dict(name='stats', command=['x'], processes=0), 'processes is 0'),
+    (dict(name='stats', command=['x'], stop_signal='TERM'), 'stop_signal TERM is not a signal name'),
+])
+def test_bad_workers_are_refused_with_the_cause(run, systemd, worker, message):
+    result = run(workers=[worker])
+    assert result['failed'] and message in result['msg']
+    assert systemd.calls == []
+
+
+def test_systemd_quoting_keeps_specifiers_and_variables_literal():
+    assert app_workers.systemd_quote('50% "$HOME"\\') == '"50%% \\"$$HOME\\"\\\\"'
+
+
+def test_app_release_info_lists_the_apps_workers_only(tmp_path):
+    from ansible_collections.unitchannels.deploy.plugins.modules import app_release_info
+    for name in ('unitchannels-chat_stats@.service', 'unitchannels-chat_beat@.service',
+                 'unitchannels-chat_x_stats@.service', 'unitchannels-chat_stats@r1.1.service', 'unit.service'):
+        (tmp_path / name).write_text('')
+    assert app_release_info.worker_units('chat', str(tmp_path)) == ['beat', 'stats']
+    assert app_release_info.worker_units('chat_x', str(tmp_path)) == ['stats']
+    assert app_release_info.worker_units('', str(tmp_path)) == []
