@@ -32,6 +32,8 @@ description:
     for up to C(stop_timeout) seconds.
   - O(state=stopped) stops and disables the instances of O(release) (a deploy that failed after
     they started).
+  - O(state=restarted) restarts every running instance of the app's workers (each finishes its
+    work in hand first), as C(playbooks/restart.yml) does with the app; O(release) is not needed.
   - Supports check mode and diff (the instances that run before and after).
 version_added: 0.3.0
 author: unitchannels maintainers (@unitchannels)
@@ -41,13 +43,13 @@ options:
     type: str
     required: true
   root:
-    description: The app's root directory (C(channels_app_root)), with C(releases/) and C(bin/manage).
+    description: The app's root directory (C(channels_app_root)), with C(releases/) and C(bin/manage). Required unless O(state=restarted).
     type: path
-    required: true
   release:
-    description: The release (a directory name under C(ROOT/releases)) whose instances to run or stop.
+    description:
+      - The release (a directory name under C(ROOT/releases)) whose instances to run or stop.
+      - Required unless O(state=restarted).
     type: str
-    required: true
   workers:
     description: The app's workers on this host.
     type: list
@@ -88,13 +90,11 @@ options:
     type: str
     default: ''
   user:
-    description: The user the workers run as (the app's).
+    description: The user the workers run as (the app's). Required unless O(state=restarted).
     type: str
-    required: true
   group:
-    description: Their group.
+    description: Their group. Required unless O(state=restarted).
     type: str
-    required: true
   writable_paths:
     description: The only paths the workers may write (with a private C(/tmp)).
     type: list
@@ -108,7 +108,7 @@ options:
   state:
     description: What to do with the instances of O(release) (see the description).
     type: str
-    choices: [started, exclusive, stopped]
+    choices: [started, exclusive, stopped, restarted]
     default: exclusive
   settle:
     description: Seconds a started instance must stay up to count as up.
@@ -290,6 +290,17 @@ def write_units(module, units):
         Service(module, '').run('daemon-reload')
 
 
+def restart_all(module):
+    """state=restarted: every running instance of the app's workers, restarted."""
+    systemctl = module.get_bin_path('systemctl', required=True)
+    units = sorted(running(module, systemctl, module.params['app']))
+    result = dict(changed=bool(units), started=units, stopped=units, written=[], removed=[], running=units)
+    if not module.check_mode:
+        for unit in units:
+            Service(module, unit).run('restart', '--', unit)
+    module.exit_json(**result)
+
+
 def check_worker(params):
     for worker in params['workers']:
         if not NAME.match(worker['name']):
@@ -304,7 +315,7 @@ def check_worker(params):
     duplicates = sorted(set(n for n in names if names.count(n) > 1))
     if duplicates:
         return 'worker names must be unique: %s' % ', '.join(duplicates)
-    if not re.match(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$', params['release']):
+    if params['release'] is not None and not re.match(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$', params['release']):
         return 'release %r is not a release directory name' % params['release']
     return None
 
@@ -322,20 +333,24 @@ def main():
         argument_spec=dict(
             app=dict(type='str', required=True),
             host=dict(type='str', default=''),
-            root=dict(type='path', required=True),
-            release=dict(type='str', required=True),
+            root=dict(type='path'),
+            release=dict(type='str'),
             workers=dict(type='list', elements='dict', options=worker_spec, default=[]),
-            user=dict(type='str', required=True),
-            group=dict(type='str', required=True),
+            user=dict(type='str'),
+            group=dict(type='str'),
             writable_paths=dict(type='list', elements='path', default=[]),
             after=dict(type='list', elements='str', default=[]),
-            state=dict(type='str', choices=['started', 'exclusive', 'stopped'], default='exclusive'),
+            state=dict(type='str', choices=['started', 'exclusive', 'stopped', 'restarted'], default='exclusive'),
             settle=dict(type='float', default=3),
             unit_dir=dict(type='path', default='/etc/systemd/system'),
         ),
+        required_if=[(state, value, ['release', 'root', 'user', 'group'])
+                     for state, value in (('state', 'started'), ('state', 'exclusive'), ('state', 'stopped'))],
         supports_check_mode=True,
     )
     params = module.params
+    if params['state'] == 'restarted':
+        restart_all(module)
     problem = check_worker(params)
     # The workers of this host: the others count as not declared here.
     params['workers'] = [w for w in params['workers'] if not w['hosts'] or params['host'] in w['hosts']]

@@ -172,3 +172,11 @@ def test_app_release_info_lists_the_apps_workers_only(tmp_path):
     assert app_release_info.worker_units('chat', str(tmp_path)) == ['beat', 'stats']
     assert app_release_info.worker_units('chat_x', str(tmp_path)) == ['stats']
     assert app_release_info.worker_units('', str(tmp_path)) == []
+
+
+def test_restarted_restarts_every_running_instance_of_the_app(run, systemd):
+    systemd.running = {'unitchannels-chat_stats@r2.1.service', 'unitchannels-chat_beat@r2.1.service',
+                       'unitchannels-other_stats@r1.1.service'}
+    result = run(state='restarted', release=None, root=None, user=None, group=None, workers=[])
+    assert result['changed'] and result['started'] == ['unitchannels-chat_beat@r2.1.service', 'unitchannels-chat_stats@r2.1.service']
+    assert systemd.verbs('restart') == result['started']
