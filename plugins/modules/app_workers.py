@@ -18,8 +18,8 @@ description:
   - Each worker is a template unit C(unitchannels-APP_WORKER@.service), written by this module,
     and runs as instances C(RELEASE.N) (N from 1 to O(workers[].processes)). An instance runs
     the command in the release directory C(ROOT/releases/RELEASE) through the app's manage
-    wrapper (C(ROOT/bin/manage --worker INSTANCE -- COMMAND)): the release's virtualenv first on
-    C(PATH), the app's environment and secrets, as the app's user; hardened (no new privileges, a
+    wrapper (C(ROOT/bin/manage --worker INSTANCE -- COMMAND)), with the release's virtualenv first
+    on C(PATH) and the app's environment and secrets, as the app's user; hardened (no new privileges, a
     read-only system but O(writable_paths), a private C(/tmp)), logging to the journal, started
     at boot.
   - O(state=started) starts the instances of O(release) and checks that each stays up for
