@@ -140,3 +140,13 @@ def app_code(tmp_path):
     os.symlink('manage.py', str(root / 'link.py'))
     (root / 'static').mkdir()
     return root
+
+
+@pytest.fixture
+def commands(monkeypatch):
+    """commands(fake): every program is found in /usr/bin and run by fake.run_command(argv)."""
+    def install(fake):
+        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
+        monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda module, argv, **kwargs: fake.run_command(argv, **kwargs))
+        return fake
+    return install

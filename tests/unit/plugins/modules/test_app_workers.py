@@ -12,7 +12,6 @@ import os
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.unitchannels.deploy.plugins.modules import app_workers
 
 
@@ -48,11 +47,8 @@ class FakeSystemd(object):
 
 
 @pytest.fixture
-def systemd(monkeypatch):
-    fake = FakeSystemd()
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda module, argv, **kwargs: fake.run_command(argv, **kwargs))
-    return fake
+def systemd(commands):
+    return commands(FakeSystemd())
 
 
 @pytest.fixture

@@ -55,11 +55,8 @@ class FakeSystemd(object):
 
 
 @pytest.fixture
-def systemd(monkeypatch):
-    fake = FakeSystemd()
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda module, argv, **kwargs: fake.run_command(argv, **kwargs))
-    return fake
+def systemd(commands):
+    return commands(FakeSystemd())
 
 
 @pytest.fixture
