@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -37,7 +38,8 @@ TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<name>.*)\] \**$")
 STATUS = re.compile(r"^(?P<status>ok|changed|skipping|fatal|failed|rescued|unreachable): \[(?P<host>[^\]]+)\]"
                     r"(?P<rest>.*)$")
 RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")
-RESULT = re.compile(r"=> (?P<result>.*)$")
+# After "FAILED! => " or a loop item's "(item=...) => ": a label with "=>" in it does not cut the result.
+RESULT = re.compile(r"(?:FAILED! |\(item=.*?\) )=> (?P<result>.*)$")
 FAILED = ("fatal", "failed", "unreachable")
 
 
@@ -47,6 +49,14 @@ def failure_message(lines):
     if not match:
         return lines[0]
     text = match["result"]
+    if not text.strip():
+        # yaml results: the indented block below the line.
+        block = []
+        for line in lines[1:]:
+            if line and not line[0].isspace():
+                break
+            block.append(line)
+        return "\n".join(block).strip()
     for line in lines[1:]:
         try:
             return str(json.loads(text).get("msg", text))
@@ -122,14 +132,16 @@ def main():
         env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     env.update(item.split("=", 1) for item in options.env)
     started = time.monotonic()
+    # Its own process group: a play that runs too long is killed with its workers and connections.
+    play = subprocess.Popen([options.ansible_playbook] + args, cwd=options.project, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
     try:
-        run = subprocess.run([options.ansible_playbook] + args, cwd=options.project, env=env, check=False,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             timeout=options.kill_after)
-        rc, output = run.returncode, run.stdout
-    except subprocess.TimeoutExpired as exc:
+        output, dummy = play.communicate(timeout=options.kill_after)
+        rc = play.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(play.pid, signal.SIGKILL)
+        output, dummy = play.communicate()
         rc = -9
-        output = (exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or "")
         output += f"\nrun_play: killed after {options.kill_after} s\n"
     seconds = round(time.monotonic() - started, 1)
     with open(options.log, "a", encoding="utf-8") as log:

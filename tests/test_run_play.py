@@ -78,3 +78,31 @@ def test_failure_in_yaml_kept_as_text():
 
 def test_diff_lines_without_headers():
     assert summarise(OUTPUT)["diff"] == ['-    "*:8080": {', '+    "*:8081": {']
+
+
+def test_a_loop_label_with_an_arrow_does_not_cut_the_message():
+    output = ('TASK [x : y] ***\nfailed: [h] (item=a => b) => {"changed": false, "msg": "the cause"}\n\n'
+              "PLAY RECAP ***\nh : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0\n")
+    assert summarise(output)["failures"][0]["msg"] == "the cause"
+
+
+def test_a_play_that_runs_too_long_is_killed_with_its_children(tmp_path):
+    import json
+    import subprocess
+    import time
+
+    play = tmp_path / "ansible-playbook"
+    play.write_text("#!/bin/sh\necho started\nsleep 60 &\necho $! > " + str(tmp_path / "child") + "\nwait\n")
+    play.chmod(0o755)
+    begin = time.monotonic()
+    run = subprocess.run([sys.executable, str(Path(__file__).resolve().parent.parent / "harness" / "run_play.py"),
+                          "--ansible-playbook", str(play), "--project", str(tmp_path), "--log", str(tmp_path / "log"),
+                          "--kill-after", "1", "--", "site.yml"], capture_output=True, text=True, check=True)
+    summary = json.loads(run.stdout)
+    assert summary["rc"] == -9 and "killed after 1 s" in summary["output"]
+    assert time.monotonic() - begin < 30
+    child = int((tmp_path / "child").read_text())
+    time.sleep(0.2)
+    status = Path(f"/proc/{child}/status")
+    # Gone, or a zombie waiting to be reaped: not running either way.
+    assert not status.exists() or "\nState:\tZ" in status.read_text()

@@ -295,6 +295,8 @@ async def check_load(args, result):
     received = sum(c for c, dummy in counts)
     latencies = sorted(web["latencies"]) or [0]
     result.update(
+        # "stop file": the caller ended it (what it waited for was done); "seconds": it ran out first.
+        ended="stop file" if stopped() else "seconds",
         elapsed_seconds=round(time.monotonic() - start, 2),
         http_ok=web["ok"],
         http_failed=web["failed"],

@@ -17,9 +17,10 @@ description:
     Celery and the like) as systemd services that follow the release Unit serves.
   - Each worker is a template unit C(unitchannels-APP_WORKER@.service), written by this module,
     and runs as instances C(RELEASE.N) (N from 1 to O(workers[].processes)). An instance runs
-    the command in the release directory C(ROOT/releases/RELEASE) through the app's manage
-    wrapper (C(ROOT/bin/manage --worker INSTANCE -- COMMAND)), with the release's virtualenv first
-    on C(PATH) and the app's environment and secrets, as the app's user; hardened (no new privileges, a
+    the worker's command of that release, which this module records in the release
+    (C(ROOT/releases/RELEASE/.unit-workers.json)), in the release directory through the app's
+    manage wrapper (C(ROOT/bin/manage --worker INSTANCE WORKER)), with the release's virtualenv
+    first on C(PATH) and the app's environment and secrets, as the app's user; hardened (no new privileges, a
     read-only system but O(writable_paths), a private C(/tmp)), logging to the journal, started
     at boot.
   - O(state=started) starts the instances of O(release) and checks that each stays up for
@@ -114,6 +115,12 @@ options:
     description: Seconds a started instance must stay up to count as up.
     type: float
     default: 3
+  restart:
+    description:
+      - Restart the instances of O(release) that run (O(state=started) or O(state=exclusive)): what
+        they read at start changed (the app's secrets, its loader).
+    type: bool
+    default: false
   unit_dir:
     description: Where the template units are written.
     type: path
@@ -178,6 +185,7 @@ running:
   elements: str
 '''
 
+import json
 import os
 import re
 import time
@@ -205,17 +213,19 @@ def unit_text(params, worker):
         'Description=unitchannels %s: worker %s (release and instance %%i)' % (app, worker['name']),
         'After=%s' % after,
         'Wants=network-online.target',
+        # A Redis or database outage of any length: keep trying (systemd gives up after 5 starts in 10 s).
+        'StartLimitIntervalSec=0',
         '',
         '[Service]',
         'Type=exec',
         'User=%s' % params['user'],
         'Group=%s' % params['group'],
-        'ExecStart=%s' % ' '.join(systemd_quote(word) for word in
-                                  [root + '/bin/manage', '--worker', '%i', '--'] + worker['command']).replace('"%%i"', '%i'),
+        # The command is the release's (its .unit-workers.json): a rollback runs the old one.
+        'ExecStart=%s %s %%i %s' % (systemd_quote(root + '/bin/manage'), systemd_quote('--worker'), systemd_quote(worker['name'])),
         'KillSignal=%s' % worker['stop_signal'],
         'TimeoutStopSec=%d' % worker['stop_timeout'],
         'Restart=on-failure',
-        'RestartSec=2',
+        'RestartSec=5',
         'SyslogIdentifier=unitchannels-%s-%s' % (app, worker['name']),
         'NoNewPrivileges=yes',
         'ProtectSystem=strict',
@@ -275,6 +285,22 @@ def journal(module, unit):
     return out.strip() if rc == 0 else ''
 
 
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def start(module, systemctl, unit):
+    """Enable and (re)start an instance, waiting for its job (a running one first finishes its work
+    in hand); a start that fails is not fatal here: the check after it reports it, with the journal."""
+    Service(module, unit).run('enable', '--', unit)
+    module.run_command([systemctl, 'reset-failed', '--', unit])
+    module.run_command([systemctl, 'restart', '--', unit])
+
+
 def write_units(module, units):
     """Write (or, for None, remove) each path's text, then make systemd read them again."""
     for path, text in units.items():
@@ -286,7 +312,7 @@ def write_units(module, units):
             f.write(text)
         os.chmod(path + '.tmp', 0o644)
         os.rename(path + '.tmp', path)
-    if units:
+    if any(path.endswith('.service') for path in units):
         Service(module, '').run('daemon-reload')
 
 
@@ -309,6 +335,8 @@ def check_worker(params):
             return 'worker %s: command is empty' % worker['name']
         if worker['processes'] < 1:
             return 'worker %s: processes is %d, it must be at least 1' % (worker['name'], worker['processes'])
+        if worker['stop_timeout'] < 1:
+            return 'worker %s: stop_timeout is %d, it must be at least 1 (seconds)' % (worker['name'], worker['stop_timeout'])
         if not SIGNAL.match(worker['stop_signal']):
             return 'worker %s: stop_signal %s is not a signal name such as SIGTERM' % (worker['name'], worker['stop_signal'])
     names = [w['name'] for w in params['workers']]
@@ -342,6 +370,7 @@ def main():
             after=dict(type='list', elements='str', default=[]),
             state=dict(type='str', choices=['started', 'exclusive', 'stopped', 'restarted'], default='exclusive'),
             settle=dict(type='float', default=3),
+            restart=dict(type='bool', default=False),
             unit_dir=dict(type='path', default='/etc/systemd/system'),
         ),
         required_if=[(state, value, ['release', 'root', 'user', 'group'])
@@ -366,14 +395,14 @@ def main():
     # once their instances are stopped (exclusive).
     units, previous = {}, {}
     if state != 'stopped':
-        for worker in params['workers']:
-            path = os.path.join(params['unit_dir'], unit_name(params['app'], worker['name']))
-            text = unit_text(params, worker)
-            try:
-                with open(path) as f:
-                    previous[path] = f.read()
-            except (IOError, OSError):
-                previous[path] = None
+        wanted_files = dict((os.path.join(params['unit_dir'], unit_name(params['app'], w['name'])), unit_text(params, w))
+                            for w in params['workers'])
+        # The release's own record of its workers' commands.
+        record = os.path.join(params['root'], 'releases', params['release'], '.unit-workers.json')
+        wanted_files[record] = json.dumps(dict((w['name'], w['command']) for w in params['workers']),
+                                          indent=2, sort_keys=True) + '\n'
+        for path, text in wanted_files.items():
+            previous[path] = read(path)
             if previous[path] != text:
                 units[path] = text
     declared = set(unit_name(params['app'], w['name']) for w in params['workers'])
@@ -382,9 +411,11 @@ def main():
     if state == 'stopped':
         to_start, to_stop = [], sorted(set(wanted) & (before | existing(params)))
     else:
-        # A changed template restarts the release's instances that run with the old one.
-        restart = [unit for unit in wanted if unit in before and
-                   os.path.join(params['unit_dir'], re.sub(r'@.*', '@.service', unit)) in units]
+        # A changed template, a changed command or what they read at start restarts the release's
+        # instances that run.
+        restart = [unit for unit in wanted if unit in before and (
+            params['restart'] or record in units
+            or os.path.join(params['unit_dir'], re.sub(r'@.*', '@.service', unit)) in units)]
         to_start = [unit for unit in wanted if unit not in before or unit in restart]
         to_stop = sorted((before | existing(params)) - set(wanted)) if state == 'exclusive' else []
     after = sorted((before - set(to_stop)) | set(to_start))
@@ -398,20 +429,21 @@ def main():
 
     write_units(module, units)
     for unit in to_start:
-        Service(module, unit).run('enable', '--', unit)
-        # Not waited for: one that fails to start is reported below, with its journal.
-        Service(module, unit).run('restart', '--no-block', '--', unit)
+        start(module, systemctl, unit)
     if to_start and params['settle'] > 0:
         time.sleep(params['settle'])
     for unit in to_start:
         status = Service(module, unit).status(UP_PROPERTIES)
         if status.get('ActiveState') != 'active' or status.get('NRestarts', '0') not in ('', '0'):
-            # The release's instances go again; what ran before runs on.
-            for started in to_start:
-                Service(module, started).run('disable', '--now', '--', started)
-            # The templates go back to what the running instances were started with.
+            # The definitions go back to what ran before; the instances that ran before run again
+            # with them, the others go.
             write_units(module, dict((path, previous[path]) for path in units))
-            result.update(changed=True, started=[], stopped=to_start, running=sorted(before))
+            for started in to_start:
+                if started in before:
+                    start(module, systemctl, started)
+                else:
+                    Service(module, started).run('disable', '--now', '--', started)
+            result.update(changed=True, started=[], stopped=[u for u in to_start if u not in before], running=sorted(before))
             worker = unit[len('unitchannels-%s_' % params['app']):].split('@')[0]
             module.fail_json(msg='Worker %s of %s did not stay up on release %s: %s is %s (%s, restarted %s times, exit status %s). '
                                  'Its last journal lines:\n%s'

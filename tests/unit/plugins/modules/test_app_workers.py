@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import pytest
@@ -54,9 +55,11 @@ def systemd(commands):
 @pytest.fixture
 def run(run_module, tmp_path):
     (tmp_path / 'multi-user.target.wants').mkdir()
+    for release in ('r1', 'r2'):
+        (tmp_path / 'root' / 'releases' / release).mkdir(parents=True)
 
     def run(check_mode=False, **args):
-        params = dict(app='chat', root='/srv/chat', release='r2', user='unit', group='unit', settle=0,
+        params = dict(app='chat', root=str(tmp_path / 'root'), release='r2', user='unit', group='unit', settle=0,
                       writable_paths=['/srv/chat/shared'], after=['redis-server.service'], unit_dir=str(tmp_path),
                       workers=[dict(name='stats', command=['manage', 'runworker', 'chat-stats'])])
         params.update(args)
@@ -76,8 +79,11 @@ def test_started_writes_the_template_and_runs_the_release_beside_the_serving_one
     assert result['stopped'] == []
     assert 'unitchannels-chat_stats@r1.1.service' in result['running']
     unit = template(tmp_path)
-    assert 'ExecStart="/srv/chat/bin/manage" "--worker" %i "--" "manage" "runworker" "chat-stats"\n' in unit
-    for line in ('User=unit', 'Group=unit', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateTmp=yes',
+    assert 'ExecStart="%s/root/bin/manage" "--worker" %%i "stats"\n' % tmp_path in unit
+    # The command is the release's own record: a rollback runs what that release ran.
+    record = tmp_path / 'root' / 'releases' / 'r2' / '.unit-workers.json'
+    assert json.loads(record.read_text()) == {'stats': ['manage', 'runworker', 'chat-stats']}
+    for line in ('User=unit', 'StartLimitIntervalSec=0', 'Group=unit', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateTmp=yes',
                  'ReadWritePaths=/srv/chat/shared', 'KillSignal=SIGTERM', 'TimeoutStopSec=30',
                  'After=network-online.target redis-server.service', 'WantedBy=multi-user.target'):
         assert line + '\n' in unit
@@ -122,6 +128,28 @@ def test_a_worker_that_does_not_stay_up_fails_and_leaves_what_ran(run, systemd, 
     assert template(tmp_path) == before  # the serving release's instances keep their definition
 
 
+def test_a_changed_command_that_fails_brings_the_running_instances_back(run, systemd, tmp_path):
+    systemd.running = {'unitchannels-chat_stats@r2.1.service'}
+    run(state='exclusive')
+    record = tmp_path / 'root' / 'releases' / 'r2' / '.unit-workers.json'
+    before = record.read_text()
+    systemd.calls = []
+    systemd.down = {'unitchannels-chat_stats@r2.1.service'}
+    result = run(state='exclusive', workers=[dict(name='stats', command=['manage', 'runworker'])])
+    assert result['failed'] and 'Worker stats of chat did not stay up on release r2' in result['msg']
+    assert record.read_text() == before
+    # restarted with the record it ran with, not disabled
+    assert systemd.verbs('restart') == ['unitchannels-chat_stats@r2.1.service'] * 2
+    assert 'unitchannels-chat_stats@r2.1.service' not in systemd.verbs('disable')
+
+
+def test_restart_restarts_the_running_instances_of_the_release(run, systemd):
+    systemd.running = {'unitchannels-chat_stats@r2.1.service'}
+    run(state='exclusive')
+    result = run(state='exclusive', restart=True)
+    assert result['changed'] and result['started'] == ['unitchannels-chat_stats@r2.1.service']
+
+
 def test_stopped_stops_the_release_that_did_not_go_live(run, systemd):
     systemd.running = {'unitchannels-chat_stats@r1.1.service', 'unitchannels-chat_stats@r2.1.service'}
     result = run(state='stopped')
@@ -149,6 +177,7 @@ def test_a_worker_of_other_hosts_is_not_declared_here(run, systemd):
     (dict(name='stats', command=[]), 'worker stats: command is empty'),
     (dict(name='stats', command=['x'], processes=0), 'processes is 0'),
     (dict(name='stats', command=['x'], stop_signal='TERM'), 'stop_signal TERM is not a signal name'),
+    (dict(name='stats', command=['x'], stop_timeout=0), 'stop_timeout is 0'),
 ])
 def test_bad_workers_are_refused_with_the_cause(run, systemd, worker, message):
     result = run(workers=[worker])
