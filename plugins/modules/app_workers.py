@@ -117,8 +117,8 @@ options:
     default: 3
   restart:
     description:
-      - Restart the instances of O(release) that run (O(state=started) or O(state=exclusive)): what
-        they read at start changed (the app's secrets, its loader).
+      - Restart the instances of O(release) that run (with O(state=started) or O(state=exclusive))
+        because what they read at start changed (the app's secrets, its loader).
     type: bool
     default: false
   unit_dir:
