@@ -185,6 +185,7 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control i
     unit_argument_spec,
 )
 from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_state import read_unit
+from ansible_collections.unitchannels.deploy.plugins.module_utils.worker_units import template_workers
 
 VENV_NAME = re.compile(r'^py(\d+\.\d+)-')
 
@@ -245,14 +246,6 @@ def backups(secrets_file):
     return [os.path.join(directory, n) for n in names if pattern.match(n)]
 
 
-def worker_units(app, unit_dir='/etc/systemd/system'):
-    """Names of the workers of app that have a template unit in unit_dir."""
-    if not app or not os.path.isdir(unit_dir):
-        return []
-    pattern = re.compile(r'^unitchannels-%s_([a-z0-9-]+)@\.service$' % re.escape(app))
-    return sorted(match.group(1) for match in map(pattern.match, os.listdir(unit_dir)) if match)
-
-
 def main():
     argument_spec = unit_argument_spec()
     argument_spec.update(
@@ -282,7 +275,7 @@ def main():
         user=account(module.params['user']),
         secrets_backups=backups(module.params['secrets_file']),
         paths_exist=dict((path, os.path.lexists(path)) for path in module.params['paths']),
-        workers=worker_units(module.params['workers_of']),
+        workers=template_workers(module.params['workers_of']),
         cpus=os.cpu_count() or 1,
         unit=read_unit(module, module.params['unitd']) if module.params['unit'] else {},
     )

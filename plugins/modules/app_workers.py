@@ -192,6 +192,12 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.unitchannels.deploy.plugins.module_utils.systemd_service import Service
+from ansible_collections.unitchannels.deploy.plugins.module_utils.worker_units import (
+    template_workers,
+    unit_name,
+    units_of,
+    worker_of,
+)
 
 NAME = re.compile(r'^[a-z0-9][a-z0-9-]*$')
 SIGNAL = re.compile(r'^SIG[A-Z0-9+-]+$')
@@ -241,23 +247,13 @@ def unit_text(params, worker):
     return '\n'.join(lines)
 
 
-def unit_name(app, worker, instance=''):
-    # "_" between the app and the worker: a worker's name has none, so no other app's units match.
-    return 'unitchannels-%s_%s@%s.service' % (app, worker, instance)
-
-
-def units_of(app, names, instance=r'[^/\s]+'):
-    pattern = re.compile(r'^unitchannels-%s_[a-z0-9-]+@%s\.service$' % (re.escape(app), instance))
-    return set(name for name in names if pattern.match(name))
-
-
 def instances(params, release):
     return [unit_name(params['app'], w['name'], '%s.%d' % (release, n))
             for w in params['workers'] for n in range(1, w['processes'] + 1)]
 
 
 def existing(params):
-    """The app's worker instances that are loaded or enabled, and its template units on disk."""
+    """The app's worker instances enabled at boot (systemd's wants links)."""
     wants = os.path.join(params['unit_dir'], 'multi-user.target.wants')
     return units_of(params['app'], os.listdir(wants)) if os.path.isdir(wants) else set()
 
@@ -269,12 +265,6 @@ def running(module, systemctl, app):
     if rc != 0:
         module.fail_json(msg='systemctl list-units failed: %s' % (err or out).strip())
     return units_of(app, [line.split()[0] for line in out.splitlines() if line.strip()])
-
-
-def templates(params):
-    if not os.path.isdir(params['unit_dir']):
-        return []
-    return sorted(units_of(params['app'], os.listdir(params['unit_dir']), instance=''))
 
 
 def journal(module, unit):
@@ -406,7 +396,9 @@ def main():
             if previous[path] != text:
                 units[path] = text
     declared = set(unit_name(params['app'], w['name']) for w in params['workers'])
-    obsolete = [os.path.join(params['unit_dir'], name) for name in templates(params) if name not in declared] \
+    obsolete = [os.path.join(params['unit_dir'], unit_name(params['app'], worker))
+                for worker in template_workers(params['app'], params['unit_dir'])
+                if unit_name(params['app'], worker) not in declared] \
         if state == 'exclusive' else []
     if state == 'stopped':
         to_start, to_stop = [], sorted(set(wanted) & (before | existing(params)))
@@ -444,7 +436,7 @@ def main():
                 else:
                     Service(module, started).run('disable', '--now', '--', started)
             result.update(changed=True, started=[], stopped=[u for u in to_start if u not in before], running=sorted(before))
-            worker = unit[len('unitchannels-%s_' % params['app']):].split('@')[0]
+            worker = worker_of(params['app'], unit)
             module.fail_json(msg='Worker %s of %s did not stay up on release %s: %s is %s (%s, restarted %s times, exit status %s). '
                                  'Its last journal lines:\n%s'
                                  % (worker, params['app'], params['release'], unit, status.get('ActiveState'),

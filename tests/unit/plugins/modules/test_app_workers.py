@@ -189,14 +189,14 @@ def test_systemd_quoting_keeps_specifiers_and_variables_literal():
     assert app_workers.systemd_quote('50% "$HOME"\\') == '"50%% \\"$$HOME\\"\\\\"'
 
 
-def test_app_release_info_lists_the_apps_workers_only(tmp_path):
-    from ansible_collections.unitchannels.deploy.plugins.modules import app_release_info
+def test_the_apps_worker_templates_only_are_listed(tmp_path):
+    from ansible_collections.unitchannels.deploy.plugins.module_utils.worker_units import template_workers
     for name in ('unitchannels-chat_stats@.service', 'unitchannels-chat_beat@.service',
                  'unitchannels-chat_x_stats@.service', 'unitchannels-chat_stats@r1.1.service', 'unit.service'):
         (tmp_path / name).write_text('')
-    assert app_release_info.worker_units('chat', str(tmp_path)) == ['beat', 'stats']
-    assert app_release_info.worker_units('chat_x', str(tmp_path)) == ['stats']
-    assert app_release_info.worker_units('', str(tmp_path)) == []
+    assert template_workers('chat', str(tmp_path)) == ['beat', 'stats']
+    assert template_workers('chat_x', str(tmp_path)) == ['stats']
+    assert template_workers('', str(tmp_path)) == []
 
 
 def test_restarted_restarts_every_running_instance_of_the_app(run, systemd):
