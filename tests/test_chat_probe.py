@@ -5,6 +5,7 @@ everyone in it, the sender included."""
 import asyncio
 import json
 import sys
+from http import HTTPStatus
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,60 @@ def test_alternate_rejects_a_malformed_server(spec, capsys):
         chat_cli.build_parser().parse_args(["alternate", "--host", "h", "--server", spec])
     assert exc.value.code == 2
     assert "--server" in capsys.readouterr().err
+
+
+def task_load(answer):
+    """Run `chat_probe load --task-text /task` against a chat server whose "background worker"
+    answers each task with answer(task_id): the list of messages it sends back."""
+    rooms = {}
+    broadcast = chat_handler(rooms)
+
+    async def handler(connection):
+        if not connection.request.path.startswith("/ws/chat/tasks_"):
+            await broadcast(connection)
+            return
+        async for frame in connection:
+            text = json.loads(frame)["message"]
+            if text.startswith("/task "):
+                for reply in answer(text.split()[1]):
+                    await connection.send(json.dumps({"message": reply}))
+
+    def page(connection, request):  # the load's HTTP loop asks for a page
+        if "Upgrade" not in request.headers:
+            return connection.respond(HTTPStatus.OK, "page\n")
+        return None
+
+    async def main():
+        async with serve(handler, "127.0.0.1", 0, process_request=page) as server:
+            port = server.sockets[0].getsockname()[1]
+            args = chat_cli.build_parser().parse_args(
+                ["load", "--url", f"http://127.0.0.1:{port}", "--host", "localhost", "--clients", "2", "--rooms", "1",
+                 "--seconds", "2", "--http-rate", "2", "--drain", "2", "--task-text", "/task",
+                 "--task-interval", "0.1"])
+            result = {}
+            reason = await chat_load.check_load(args, result)
+            return reason, result
+
+    return asyncio.run(main())
+
+
+def test_load_counts_the_tasks_each_worker_answered():
+    # Tasks 0-9 answered by the old worker, the rest by the new one.
+    reason, result = task_load(lambda task: [f"task {task} done by worker {'v1' if int(task[9:]) < 10 else 'v2'}"])
+    assert reason is None, result
+    assert result["tasks_sent"] >= 15
+    assert result["tasks_answered"] == result["tasks_sent"]
+    assert result["tasks_by_worker"] == {"v1": 10, "v2": result["tasks_sent"] - 10}
+    assert result["tasks_last_worker"] == "v2"
+    assert result["tasks_missing"] == [] and result["tasks_duplicates"] == 0
+
+
+def test_load_fails_on_a_task_lost_or_answered_twice():
+    def answer(task):
+        number = int(task[9:])
+        return [] if number == 3 else [f"task {task} done by worker v1"] * (2 if number == 5 else 1)
+
+    reason, result = task_load(answer)
+    assert result["tasks_missing"] == [3]
+    assert result["tasks_duplicates"] == 1
+    assert reason.startswith(f"of {result['tasks_sent']} tasks, 1 got no answer (first: [3]) and 1 were answered twice")

@@ -17,6 +17,7 @@ chat_load.py the loads.
   chat_probe.py load        --url URL --host HOST --clients 100 --rooms 10 --seconds 60
                             --http-path /chat/ --http-rate 20 [--interval 1] [--drain 10]
                             [--watch-text TEXT] [--stop-file F] [--ready-file F]
+                            [--task-text /task --task-interval 0.15 --tasks-min 200]
   chat_probe.py http-rate   --url URL --host HOST --concurrency 8 --seconds 10 [--extra-url URL]
   chat_probe.py admin-login --url URL --host HOST --user admin --password X
   chat_probe.py static      --url URL --host HOST --path /static/chat/site.css
@@ -159,6 +160,9 @@ def build_parser():
     sub.add_argument("--watch-text", help="count the HTTP answers containing this text (a release marker)")
     sub.add_argument("--stop-file", help="end the load early once this file exists (--seconds is then the longest)")
     sub.add_argument("--ready-file", help="create this file once every WebSocket client is connected")
+    sub.add_argument("--task-text", help="also send 'TEXT RUN-N' to a room of its own, answered by a background worker")
+    sub.add_argument("--task-interval", type=positive_float, default=0.2, help="seconds between two tasks")
+    sub.add_argument("--tasks-min", type=int, default=0, help="tasks sent at least, even after the stop file")
     sub = command("http-rate", check_http_rate, "requests per second for a page")
     sub.add_argument("--path", default="/chat/")
     sub.add_argument("--concurrency", type=positive, default=8)

@@ -4,6 +4,7 @@ latencies, what was lost, when serving failed."""
 import asyncio
 import http.client
 import os
+import re
 import threading
 import time
 
@@ -214,6 +215,7 @@ async def check_load(args, result):
     result.update(clients=args.clients, rooms=args.rooms, seconds=args.seconds, http_rate=args.http_rate,
                   interval=args.interval)
     socks = await open_sockets(args, [(args.url, rooms[r]) for r in members])
+    task_socks = await open_sockets(args, [(args.url, f"tasks_{run}")]) if args.task_text else []
     if args.ready_file:  # every client is connected: the caller may start what the load is for
         with open(args.ready_file, "w", encoding="utf-8"):
             pass
@@ -271,8 +273,34 @@ async def check_load(args, result):
             requests.append(asyncio.create_task(asyncio.to_thread(one_request, j)))
         await asyncio.gather(*requests)
 
+    # --task-text: one more client sends "TEXT RUN-N" every --task-interval seconds until the load
+    # ends (and --tasks-min are sent); a background worker answers "task RUN-N done by worker MARKER".
+    tasks = {"sent": 0, "answers": {}, "duplicates": 0}
+
+    async def task_sender(sock):
+        while True:
+            await asyncio.sleep(max(0, start + tasks["sent"] * args.task_interval - time.monotonic()))
+            if (stopped() and tasks["sent"] >= args.tasks_min) or time.monotonic() > start + args.seconds:
+                return
+            try:
+                await sock.send(f"{args.task_text} {run}-{tasks['sent']}")
+            except OSError:
+                return
+            tasks["sent"] += 1
+
+    async def task_collector(sock):
+        answer = re.compile(rf"task {run}-(\d+) done by worker (\S+)")
+        while state["sending"] or (len(tasks["answers"]) < tasks["sent"] and time.monotonic() < state["deadline"]):
+            message = await sock.recv(0.5)
+            if message is None and sock.close_code is not None:
+                return
+            if message is not None and (found := answer.search(message)):
+                number = int(found.group(1))
+                tasks["duplicates"] += number in tasks["answers"]
+                tasks["answers"].setdefault(number, found.group(2))
+
     async def send_all():
-        await asyncio.gather(*(sender(i, s) for i, s in enumerate(socks)))
+        await asyncio.gather(*(sender(i, s) for i, s in enumerate(socks)), *(task_sender(s) for s in task_socks))
         state.update(sending=False, deadline=time.monotonic() + args.drain)
 
     def stop_for(room):
@@ -286,11 +314,12 @@ async def check_load(args, result):
             send_all(),
             http_loop(),
             *(collect(s, f"{run} {members[i]} ", stop_for(members[i])) for i, s in enumerate(socks)),
+            *(task_collector(s) for s in task_socks),
         )
-        counts = results[2:]
-        ws_disconnects = len(dropped(socks))
+        counts = results[2:2 + len(socks)]
+        ws_disconnects = len(dropped(socks + task_socks))
     finally:
-        await close_all(socks)
+        await close_all(socks + task_socks)
     expected = sum(sent[r] * members.count(r) for r in range(args.rooms))
     received = sum(c for c, dummy in counts)
     latencies = sorted(web["latencies"]) or [0]
@@ -318,6 +347,16 @@ async def check_load(args, result):
     if args.watch_text:
         result.update(watch_text=args.watch_text, watch_text_responses=len(web["watched"]),
                       watch_text_first_seconds=min(web["watched"], default=None))
+    if args.task_text:
+        answers = tasks["answers"]
+        missing = sorted(set(range(tasks["sent"])) - set(answers))
+        result.update(tasks_sent=tasks["sent"], tasks_answered=len(answers), tasks_duplicates=tasks["duplicates"],
+                      tasks_missing=missing[:20], tasks_by_worker={m: list(answers.values()).count(m)
+                                                                   for m in sorted(set(answers.values()))},
+                      tasks_last_worker=answers[max(answers)] if answers else None)
+        if missing or tasks["duplicates"]:
+            return (f"of {tasks['sent']} tasks, {len(missing)} got no answer (first: {missing[:5]}) and"
+                    f" {tasks['duplicates']} were answered twice")
     if web["failed"] or result["lost"]:
         return (
             f"{web['failed']} HTTP requests failed, {result['lost']} of {expected} WebSocket deliveries"

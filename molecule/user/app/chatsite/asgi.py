@@ -2,7 +2,7 @@
 import os
 
 from channels.auth import AuthMiddlewareStack
-from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.asgi import get_asgi_application
 
@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django_asgi_app = get_asgi_application()
 
 from rooms.routing import websocket_urlpatterns  # noqa: E402
+from rooms.tasks import TASKS_CHANNEL, TaskConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -19,5 +20,7 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
+        # The background worker's channel (manage.py runworker rooms-tasks), not served by Unit.
+        "channel": ChannelNameRouter({TASKS_CHANNEL: TaskConsumer.as_asgi()}),
     }
 )

@@ -26,6 +26,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "rooms",
+    "channels",  # manage.py runworker
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

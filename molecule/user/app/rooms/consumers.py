@@ -3,6 +3,8 @@ import json
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from .tasks import TASKS_CHANNEL
+
 
 class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self):
@@ -16,6 +18,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data):
         message = json.loads(text_data)["message"]
+        if message.startswith("/task "):  # for the background worker (tasks.py)
+            await self.channel_layer.send(
+                TASKS_CHANNEL, {"type": "task.run", "group": self.room_group_name, "task": message[6:]}
+            )
+            return
         await self.channel_layer.group_send(
             self.room_group_name, {"type": "room.message", "message": message}
         )
