@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
 # The probe's directory is what runs on the test hosts (python3 DIR); its modules import each
 # other by name.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness" / "chat_probe"))
 
+import chat_checks  # noqa: E402
 import chat_cli  # noqa: E402
 import chat_load  # noqa: E402
 
@@ -215,3 +217,27 @@ def test_load_fails_on_a_task_lost_or_answered_twice():
     assert result["tasks_missing"] == [3]
     assert result["tasks_duplicates"] == 1
     assert reason.startswith(f"of {result['tasks_sent']} tasks, 1 got no answer (first: [3]) and 1 were answered twice")
+
+
+def test_listen_reports_what_the_room_was_sent():
+    rooms = {}
+
+    async def main():
+        async with serve(chat_handler(rooms), "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            args = chat_cli.build_parser().parse_args(
+                ["listen", "--url", f"http://127.0.0.1:{port}", "--host", "localhost", "--room", "lobby",
+                 "--seconds", "1"])
+            result = {}
+            listening = asyncio.ensure_future(chat_checks.check_listen(args, result))
+            await asyncio.sleep(0.3)
+            async with connect(f"ws://127.0.0.1:{port}/ws/chat/lobby/") as scheduler:
+                for n in range(2):
+                    await scheduler.send(json.dumps({"message": f"heartbeat {n}"}))
+                await scheduler.recv()  # its own two come back: both were broadcast
+                await scheduler.recv()
+            return await listening, result
+
+    reason, result = asyncio.run(main())
+    assert reason is None
+    assert result["messages"] == ["heartbeat 0", "heartbeat 1"]

@@ -60,6 +60,23 @@ async def check_reply(args, result):
     return f"no message containing {args.expect!r} within {args.timeout} s of sending {args.text!r}"
 
 
+async def check_listen(args, result):
+    """Join --room for --seconds and report what it was sent (a scheduled worker's messages)."""
+    result.update(room=args.room, seconds=args.seconds)
+    (sock,) = await open_sockets(args, [(args.url, args.room)])
+    messages = []
+    try:
+        deadline = time.monotonic() + args.seconds
+        while (message := await sock.recv(deadline - time.monotonic())) is not None:
+            messages.append(message)
+        result.update(messages=messages, dropped=dropped([sock]))
+    finally:
+        await close_all([sock])
+    if result["dropped"]:
+        return f"the connection was closed with code {result['dropped']}"
+    return None
+
+
 async def check_idle(args, result):
     room = f"idle_{os.urandom(4).hex()}"
     result.update(room=room, seconds=args.seconds)

@@ -7,6 +7,7 @@ chat_load.py the loads.
 
   chat_probe.py roundtrip   --url http://127.0.0.1:80 --host localhost [--url2 URL]
   chat_probe.py reply       --url URL --host HOST --text /stats --expect "stats from" [--timeout 10]
+  chat_probe.py listen      --url URL --host HOST --room lobby --seconds 5
   chat_probe.py idle        --url URL --host HOST --seconds 10
   chat_probe.py burst       --url URL --host HOST --clients 50 --messages 20 [--timeout 60]
                             [--extra-url URL]
@@ -45,8 +46,8 @@ import re
 import ssl
 import urllib.parse
 
-from chat_checks import (check_admin_login, check_certificate, check_form_post, check_idle, check_reply,
-                         check_roundtrip, check_static)
+from chat_checks import (check_admin_login, check_certificate, check_form_post, check_idle, check_listen,
+                         check_reply, check_roundtrip, check_static)
 from chat_client import TLS, WS_PREFIX, ProbeError, describe
 from chat_load import check_alternate, check_burst, check_http_rate, check_load, check_steady
 
@@ -125,6 +126,9 @@ def build_parser():
     sub.add_argument("--text", required=True, help="what to send to the room")
     sub.add_argument("--expect", required=True, help="text the answer contains")
     sub.add_argument("--timeout", type=positive, default=10)
+    sub = command("listen", check_listen, "what a room is sent for a while (by a scheduled worker)")
+    sub.add_argument("--room", required=True, help="room name (letters, digits and _)")
+    sub.add_argument("--seconds", type=positive, default=5)
     sub = command("idle", check_idle, "connections survive being idle")
     sub.add_argument("--seconds", type=positive, default=10)
     sub = command("burst", check_burst, "N clients each send M messages at once, nothing is lost")
