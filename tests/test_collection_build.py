@@ -60,6 +60,7 @@ ALLOWED = [
     "roles/channels_app/files/unitchannels_loader.py",
     # the deploy's pre-flight of a release, run beside the loader
     "roles/channels_app/files/unitchannels_preflight.py",
+    "roles/channels_app/files/unitchannels_runworker.py",
     # certbot's deploy hook (HTTPS with ACME)
     "roles/channels_app/files/unit_cert_hook.py",
     # the demo app that channels_app deploys by default
