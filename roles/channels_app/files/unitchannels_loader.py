@@ -51,6 +51,12 @@ request to the real ASGI application:
    loop, runs the app on uvloop. Without uvloop the process says so in Unit's log and runs on
    asyncio's own loop.
 
+7. Messages the channel layer drops. channels-redis queues a group message for each receiving
+   process and drops it for a process whose queue already holds the layer's capacity; it says
+   so only at INFO ("N of M channels over capacity in group G"), which nothing shows by default.
+   The loader sends those lines to Unit's log (the app's standard error), so that loss under
+   overload shows where the operator looks, unless the app's logging already handles that logger.
+
 Standard library only (uvloop is optional).
 """
 
@@ -59,14 +65,17 @@ import importlib
 import json
 import logging
 import os
+import sys
 
 __all__ = ["application", "wrap_receive", "handles_lifespan", "serve_lifespan", "guard_websocket", "use_uvloop",
-           "setup_django"]
+           "setup_django", "report_layer_drops"]
 
 TARGET_VARIABLE = "UNITCHANNELS_APP"
 ENV_FILE_VARIABLE = "UNITCHANNELS_ENV_FILE"
 FIX_VARIABLE = "UNITCHANNELS_UNIT_134_FIX"
 UVLOOP_VARIABLE = "UNITCHANNELS_UVLOOP"
+# channels-redis's logger: its INFO lines about group messages dropped for full queues.
+LAYER_LOGGER = "channels_redis.core"
 
 logger = logging.getLogger("unitchannels_loader")
 
@@ -211,12 +220,31 @@ def setup_django():
     return True
 
 
+class _OverCapacity(logging.Filter):
+    def filter(self, record):
+        return "over capacity" in str(record.msg)
+
+
+def report_layer_drops():
+    """Show channels-redis's lines about dropped group messages in Unit's log; whether it does."""
+    drops = logging.getLogger(LAYER_LOGGER)
+    if drops.hasHandlers():  # the app's LOGGING routes it: its choice
+        return False
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.addFilter(_OverCapacity())
+    drops.addHandler(handler)
+    drops.setLevel(logging.INFO)
+    return True
+
+
 # All of it now, at import: a missing secret or a broken release shows at app start.
 _load_environment(os.environ.get(ENV_FILE_VARIABLE, "").strip())
 django_set_up = setup_django()
 _target = _load_target(os.environ.get(TARGET_VARIABLE, "").strip())
 _fix_unit_134 = _truthy(os.environ.get(FIX_VARIABLE, ""))
 event_loop = use_uvloop(_truthy(os.environ.get(UVLOOP_VARIABLE, "")))
+reporting_layer_drops = report_layer_drops()
 
 
 _answer_lifespan = not handles_lifespan(_target)

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import asyncio
+import logging
 import importlib.util
 import os
 import sys
@@ -227,3 +228,34 @@ def test_no_django_setup_without_settings_module(monkeypatch):
         pass
     loader = load(monkeypatch, app)
     assert calls == [] and loader.django_set_up is False
+
+
+@pytest.fixture
+def layer_logger():
+    """channels-redis's logger, restored after the test."""
+    drops = logging.getLogger("channels_redis.core")
+    saved = (list(drops.handlers), drops.level)
+    drops.handlers.clear()
+    yield drops
+    drops.handlers[:] = saved[0]
+    drops.setLevel(saved[1])
+
+
+def test_dropped_group_messages_show_in_units_log(monkeypatch, layer_logger, capsys):
+    # As in an app process that does not configure logging: no handler on the way up (pytest's
+    # own capture handler on the root logger set aside).
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    loader = load(monkeypatch, Router({}))
+    assert loader.reporting_layer_drops is True
+    # What channels-redis logs when a group message finds receivers' queues full.
+    layer_logger.info("%s of %s channels over capacity in group %s", 3, 10, "chat_lobby")
+    layer_logger.info("another INFO line of the library")
+    assert capsys.readouterr().err == "channels_redis.core: 3 of 10 channels over capacity in group chat_lobby\n"
+
+
+def test_an_app_that_routes_the_layers_logger_keeps_its_own_choice(monkeypatch, layer_logger, capsys):
+    layer_logger.addHandler(logging.NullHandler())
+    loader = load(monkeypatch, Router({}))
+    assert loader.reporting_layer_drops is False
+    layer_logger.info("%s of %s channels over capacity in group %s", 3, 10, "chat_lobby")
+    assert capsys.readouterr().err == ""
