@@ -11,43 +11,19 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
-from ansible.module_utils.six.moves.urllib.parse import unquote, urlsplit
-
-MASK = "********"
+from ansible_collections.unitchannels.deploy.plugins.module_utils.secret_mask import mask
 
 
 def mask_secrets(text, secrets, min_length=4):
-    """Return text with every secret value replaced by ********.
+    """Return text with every secret value replaced by ******** (module_utils/secret_mask.py).
 
-    A value that is a URL with a password (DATABASE_URL, REDIS_URL) also has its password masked
-    on its own, as written and percent-decoded: drivers print the parts of a URL, not the URL.
-    Values shorter than min_length are left alone: masking "0" or "" would garble the text and
-    hide nothing worth hiding. Longer values are masked first, so a secret that contains
-    another secret is masked whole.
+    secrets: a list of values, or a dict (its values: the app's secret environment).
     """
     if isinstance(secrets, dict):
         secrets = list(secrets.values())
     if isinstance(secrets, string_types) or not hasattr(secrets, "__iter__"):
         raise AnsibleFilterError("mask_secrets: secrets must be a list or a dict of values, got %s" % type(secrets).__name__)
-    text = to_text(text if text is not None else "")
-    values = set()
-    for secret in secrets:
-        if secret is None:
-            continue
-        value = to_text(secret)
-        values.update(form for form in [value] + url_passwords(value) if len(form) >= int(min_length))
-    for value in sorted(values, key=len, reverse=True):
-        text = text.replace(value, MASK)
-    return text
-
-
-def url_passwords(value):
-    """The password of a URL value, as written and percent-decoded ([] when it has none)."""
-    try:
-        password = urlsplit(value).password
-    except ValueError:
-        return []
-    return [password, unquote(password)] if password else []
+    return mask(to_text(text if text is not None else ""), [to_text(s) for s in secrets if s is not None], min_length)
 
 
 class FilterModule(object):

@@ -115,6 +115,13 @@ options:
     description: Seconds a started instance must stay up to count as up.
     type: float
     default: 3
+  secrets:
+    description:
+      - The app's secret values (its secrets file's). Never shown, and masked in the journal
+        lines of a worker that did not come up (a URL's password on its own too).
+    type: list
+    elements: str
+    default: []
   restart:
     description:
       - Restart the instances of O(release) that run (with O(state=started) or O(state=exclusive))
@@ -191,6 +198,7 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.unitchannels.deploy.plugins.module_utils.secret_mask import mask
 from ansible_collections.unitchannels.deploy.plugins.module_utils.systemd_service import Service
 from ansible_collections.unitchannels.deploy.plugins.module_utils.worker_units import (
     template_workers,
@@ -361,6 +369,7 @@ def main():
             state=dict(type='str', choices=['started', 'exclusive', 'stopped', 'restarted'], default='exclusive'),
             settle=dict(type='float', default=3),
             restart=dict(type='bool', default=False),
+            secrets=dict(type='list', elements='str', default=[], no_log=True),
             unit_dir=dict(type='path', default='/etc/systemd/system'),
         ),
         required_if=[(state, value, ['release', 'root', 'user', 'group'])
@@ -441,7 +450,7 @@ def main():
                                  'Its last journal lines:\n%s'
                                  % (worker, params['app'], params['release'], unit, status.get('ActiveState'),
                                     status.get('Result'), status.get('NRestarts') or 0, status.get('ExecMainStatus'),
-                                    journal(module, unit) or '(none)'), **result)
+                                    mask(journal(module, unit), params['secrets']) or '(none)'), **result)
     for unit in to_stop:
         Service(module, unit).run('disable', '--now', '--', unit)
     write_units(module, dict((path, None) for path in obsolete))

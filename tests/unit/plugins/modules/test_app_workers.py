@@ -23,12 +23,13 @@ class FakeSystemd(object):
         self.running = set()
         self.calls = []
         self.down = set()  # units that do not stay up once started
+        self.journal = 'CommandError: Error: the following arguments are required: channels\n'
 
     def run_command(self, argv, **kwargs):
         tool, args = os.path.basename(argv[0]), argv[1:]
         self.calls.append([tool] + args)
         if tool == 'journalctl':
-            return 0, 'CommandError: Error: the following arguments are required: channels\n', ''
+            return 0, self.journal, ''
         verb, unit = args[0], args[-1]
         if verb == 'list-units':
             return 0, ''.join('%s loaded active running worker\n' % name for name in sorted(self.running)), ''
@@ -126,6 +127,16 @@ def test_a_worker_that_does_not_stay_up_fails_and_leaves_what_ran(run, systemd, 
     assert 'the following arguments are required: channels' in result['msg']
     assert systemd.running == {'unitchannels-chat_stats@r1.1.service'}
     assert template(tmp_path) == before  # the serving release's instances keep their definition
+
+
+def test_the_journal_lines_shown_have_the_secrets_masked(run, systemd):
+    systemd.down = {'unitchannels-chat_stats@r2.1.service'}
+    systemd.journal = ('redis.exceptions.AuthenticationError: invalid password s3cr3t-redis-pw\n'
+                       'settings refused key django-key-0123456789\n')
+    result = run(state='started', secrets=['redis://:s3cr3t-redis-pw@127.0.0.1:6379/0', 'django-key-0123456789'])
+    assert result['failed']
+    assert 'invalid password ********' in result['msg'] and 'refused key ********' in result['msg']
+    assert 's3cr3t' not in result['msg'] and 'django-key' not in result['msg']
 
 
 def test_a_changed_command_that_fails_brings_the_running_instances_back(run, systemd, tmp_path):
