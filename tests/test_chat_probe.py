@@ -241,3 +241,13 @@ def test_listen_reports_what_the_room_was_sent():
     reason, result = asyncio.run(main())
     assert reason is None
     assert result["messages"] == ["heartbeat 0", "heartbeat 1"]
+
+
+def test_load_takes_the_hard_limit_of_open_files(monkeypatch):
+    import resource
+
+    limits = {"now": (1024, 65536)}
+    monkeypatch.setattr(resource, "getrlimit", lambda which: limits["now"])
+    monkeypatch.setattr(resource, "setrlimit", lambda which, value: limits.update(now=value))
+    assert chat_cli.raise_open_files() == 65536
+    assert limits["now"] == (65536, 65536)

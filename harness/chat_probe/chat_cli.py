@@ -43,6 +43,7 @@ import argparse
 import asyncio
 import json
 import re
+import resource
 import ssl
 import urllib.parse
 
@@ -188,6 +189,14 @@ def build_parser():
     return parser
 
 
+def raise_open_files():
+    """Each WebSocket is a file: take the hard limit of open files as the soft one; return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -197,6 +206,8 @@ def main(argv=None):
     TLS["context"] = ssl.create_default_context(cafile=args.ca)
     if args.ws_prefix != WS_PREFIX:
         result["ws_prefix"] = args.ws_prefix
+    if args.command == "load":
+        result["open_files_limit"] = raise_open_files()
     try:
         reason = args.func(args, result)
         if asyncio.iscoroutine(reason):
