@@ -206,6 +206,9 @@ def test_load_counts_the_tasks_each_worker_answered():
     assert result["tasks_by_worker"] == {"v1": 10, "v2": result["tasks_sent"] - 10}
     assert result["tasks_last_worker"] == "v2"
     assert result["tasks_missing"] == [] and result["tasks_duplicates"] == 0
+    # The chat clients' own messages: all delivered, and how long each took.
+    assert result["lost"] == 0 and result["received"] > 0
+    assert 0 < result["delivery_p50_ms"] <= result["delivery_p99_ms"] <= result["delivery_max_ms"] < 1000
 
 
 def test_load_fails_on_a_task_lost_or_answered_twice():

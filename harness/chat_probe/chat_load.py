@@ -11,8 +11,9 @@ import time
 from chat_client import close_all, describe, dropped, http_get, open_sockets
 
 
-async def collect(sock, prefix, stop):
-    """Count unique messages starting with prefix on sock until stop() says so."""
+async def collect(sock, prefix, stop, latencies=None):
+    """Count unique messages starting with prefix on sock until stop() says so. latencies: a list
+    to add each message's delivery time to (its last word: when it was sent, time.monotonic())."""
     seen, duplicates = set(), 0
     while not stop(len(seen)):
         message = await sock.recv(0.5)
@@ -20,6 +21,8 @@ async def collect(sock, prefix, stop):
             if sock.close_code is not None:
                 break
         elif message.startswith(prefix):
+            if latencies is not None and message not in seen:
+                latencies.append(time.monotonic() - float(message.rsplit(" ", 1)[1]))
             duplicates += message in seen
             seen.add(message)
     return len(seen), duplicates
@@ -63,6 +66,9 @@ async def check_burst(args, result):
         received=received,
         lost=n * n * m - received,
         duplicates=sum(d for dummy, d in counts),
+        delivery_p50_ms=round(percentile(deliveries, 0.5) * 1000, 1) if deliveries else None,
+        delivery_p99_ms=round(percentile(deliveries, 0.99) * 1000, 1) if deliveries else None,
+        delivery_max_ms=round(max(deliveries) * 1000, 1) if deliveries else None,
         clients_complete=sum(c == n * m for c, dummy in counts),
         send_errors=send_errors,
         deliveries_per_second=round(received / max(result["seconds"], 0.001), 1),
@@ -220,6 +226,7 @@ async def check_load(args, result):
         with open(args.ready_file, "w", encoding="utf-8"):
             pass
     sent = [0] * args.rooms
+    deliveries = []  # the delivery time of each message each client received
     # failed: the schedule slots (j) of the failed requests; last_ok: when the last good one began.
     web = {"ok": 0, "failed": 0, "statuses": {}, "errors": {}, "latencies": [], "watched": [], "failed_slots": [],
            "last_ok": None}
@@ -237,7 +244,7 @@ async def check_load(args, result):
             if stopped():
                 return
             try:
-                await sock.send(f"{run} {members[i]} {i} {k}")
+                await sock.send(f"{run} {members[i]} {i} {k} {time.monotonic():.4f}")
             except OSError:
                 return
             sent[members[i]] += 1
@@ -313,7 +320,7 @@ async def check_load(args, result):
         results = await asyncio.gather(
             send_all(),
             http_loop(),
-            *(collect(s, f"{run} {members[i]} ", stop_for(members[i])) for i, s in enumerate(socks)),
+            *(collect(s, f"{run} {members[i]} ", stop_for(members[i]), deliveries) for i, s in enumerate(socks)),
             *(task_collector(s) for s in task_socks),
         )
         counts = results[2:2 + len(socks)]
@@ -338,6 +345,9 @@ async def check_load(args, result):
         received=received,
         lost=expected - received,
         duplicates=sum(d for dummy, d in counts),
+        delivery_p50_ms=round(percentile(deliveries, 0.5) * 1000, 1) if deliveries else None,
+        delivery_p99_ms=round(percentile(deliveries, 0.99) * 1000, 1) if deliveries else None,
+        delivery_max_ms=round(max(deliveries) * 1000, 1) if deliveries else None,
         ws_disconnects=ws_disconnects,
         # When HTTP failed: [[start, seconds], ...] of each run of failed requests, and when the
         # last good request began (after the last run: HTTP came back).
