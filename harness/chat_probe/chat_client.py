@@ -169,7 +169,9 @@ class ChatSocket:
 
     async def recv(self, timeout):
         """The next chat message; None after timeout seconds or once the connection ended."""
-        if self.close_code is not None and self._queue.empty():
+        if not self._queue.empty():  # no timer and no task for a message already here
+            return self._queue.get_nowait()
+        if self.close_code is not None:
             return None
         try:
             return await asyncio.wait_for(self._queue.get(), max(timeout, 0))
