@@ -254,3 +254,20 @@ def test_load_takes_the_hard_limit_of_open_files(monkeypatch):
     monkeypatch.setattr(resource, "setrlimit", lambda which, value: limits.update(now=value))
     assert chat_cli.raise_open_files() == 65536
     assert limits["now"] == (65536, 65536)
+
+
+def test_burst_counts_every_delivery():
+    rooms = {}
+
+    async def main():
+        async with serve(chat_handler(rooms), "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            args = chat_cli.build_parser().parse_args(
+                ["burst", "--url", f"http://127.0.0.1:{port}", "--host", "localhost", "--clients", "3",
+                 "--messages", "2", "--timeout", "5"])
+            result = {}
+            return await chat_load.check_burst(args, result), result
+
+    reason, result = asyncio.run(main())
+    assert reason is None, result
+    assert result["received"] == 3 * 3 * 2 and result["lost"] == 0 and result["clients_complete"] == 3
