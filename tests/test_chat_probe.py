@@ -4,6 +4,7 @@ everyone in it, the sender included."""
 
 import asyncio
 import json
+import resource
 import sys
 from http import HTTPStatus
 from pathlib import Path
@@ -222,33 +223,37 @@ def test_load_fails_on_a_task_lost_or_answered_twice():
     assert reason.startswith(f"of {result['tasks_sent']} tasks, 1 got no answer (first: [3]) and 1 were answered twice")
 
 
-def test_listen_reports_what_the_room_was_sent():
-    rooms = {}
+def on_chat_server(check, argv, meanwhile=None):
+    """Run a chat_probe check (argv: its command and options but --url and --host) against a chat
+    server; meanwhile(port), a coroutine, runs beside it. Returns the check's reason and result."""
 
     async def main():
-        async with serve(chat_handler(rooms), "127.0.0.1", 0) as server:
+        async with serve(chat_handler({}), "127.0.0.1", 0) as server:
             port = server.sockets[0].getsockname()[1]
             args = chat_cli.build_parser().parse_args(
-                ["listen", "--url", f"http://127.0.0.1:{port}", "--host", "localhost", "--room", "lobby",
-                 "--seconds", "1"])
+                argv[:1] + ["--url", f"http://127.0.0.1:{port}", "--host", "localhost"] + argv[1:])
             result = {}
-            listening = asyncio.ensure_future(chat_checks.check_listen(args, result))
-            await asyncio.sleep(0.3)
-            async with connect(f"ws://127.0.0.1:{port}/ws/chat/lobby/") as scheduler:
-                for n in range(2):
-                    await scheduler.send(json.dumps({"message": f"heartbeat {n}"}))
-                await scheduler.recv()  # its own two come back: both were broadcast
-                await scheduler.recv()
-            return await listening, result
+            reason, dummy = await asyncio.gather(check(args, result), meanwhile(port) if meanwhile else asyncio.sleep(0))
+            return reason, result
 
-    reason, result = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_listen_reports_what_the_room_was_sent():
+    async def scheduler(port):
+        await asyncio.sleep(0.3)  # the listener has joined the room
+        async with connect(f"ws://127.0.0.1:{port}/ws/chat/lobby/") as sender:
+            for n in range(2):
+                await sender.send(json.dumps({"message": f"heartbeat {n}"}))
+            await sender.recv()  # its own two come back: both were broadcast
+            await sender.recv()
+
+    reason, result = on_chat_server(chat_checks.check_listen, ["listen", "--room", "lobby", "--seconds", "1"], scheduler)
     assert reason is None
     assert result["messages"] == ["heartbeat 0", "heartbeat 1"]
 
 
 def test_load_takes_the_hard_limit_of_open_files(monkeypatch):
-    import resource
-
     limits = {"now": (1024, 65536)}
     monkeypatch.setattr(resource, "getrlimit", lambda which: limits["now"])
     monkeypatch.setattr(resource, "setrlimit", lambda which, value: limits.update(now=value))
@@ -257,17 +262,6 @@ def test_load_takes_the_hard_limit_of_open_files(monkeypatch):
 
 
 def test_burst_counts_every_delivery():
-    rooms = {}
-
-    async def main():
-        async with serve(chat_handler(rooms), "127.0.0.1", 0) as server:
-            port = server.sockets[0].getsockname()[1]
-            args = chat_cli.build_parser().parse_args(
-                ["burst", "--url", f"http://127.0.0.1:{port}", "--host", "localhost", "--clients", "3",
-                 "--messages", "2", "--timeout", "5"])
-            result = {}
-            return await chat_load.check_burst(args, result), result
-
-    reason, result = asyncio.run(main())
+    reason, result = on_chat_server(chat_load.check_burst, ["burst", "--clients", "3", "--messages", "2", "--timeout", "5"])
     assert reason is None, result
     assert result["received"] == 3 * 3 * 2 and result["lost"] == 0 and result["clients_complete"] == 3
