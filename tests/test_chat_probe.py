@@ -125,6 +125,15 @@ def test_percentile_nearest_rank():
     assert chat_load.percentile([7], 0.99) == 7
 
 
+def test_windowed_p99_puts_each_message_in_the_window_it_was_sent_in():
+    start = 1000.0
+    # 100 messages sent in the first 10 s, one of them slow; 10 sent in the third window.
+    deliveries = [(start + i / 10, 0.005) for i in range(99)] + [(start + 9.95, 2.0)]
+    deliveries += [(start + 20 + i, 0.3) for i in range(10)]
+    assert chat_load.windowed_p99(deliveries, start, 10) == [[0, 5.0], [20, 300.0]]
+    assert chat_load.windowed_p99([], start, 10) == []
+
+
 def test_alternate_measures_every_server_in_its_own_windows():
     reason, result, rooms = alternate()
     assert reason is None
@@ -210,6 +219,7 @@ def test_load_counts_the_tasks_each_worker_answered():
     # The chat clients' own messages: all delivered, and how long each took.
     assert result["lost"] == 0 and result["received"] > 0
     assert 0 < result["delivery_p50_ms"] <= result["delivery_p99_ms"] <= result["delivery_max_ms"] < 1000
+    assert [window for window, dummy in result["delivery_p99_ms_by_10s"]][:1] == [0]
 
 
 def test_load_fails_on_a_task_lost_or_answered_twice():

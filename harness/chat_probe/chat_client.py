@@ -167,6 +167,10 @@ class ChatSocket:
             raise ConnectionError(f"connection closed with code {self.close_code}")
         await self._send_frame(OP_TEXT, json.dumps({"message": message}).encode())
 
+    def wake(self):
+        """Make a recv() that waits return None now (its caller has something to look at)."""
+        self._queue.put_nowait(None)
+
     async def recv(self, timeout):
         """The next chat message; None after timeout seconds or once the connection ended."""
         if not self._queue.empty():  # no timer and no task for a message already here

@@ -11,20 +11,24 @@ import time
 from chat_client import close_all, describe, dropped, http_get, open_sockets
 
 
-async def collect(sock, prefix, stop, latencies=None):
+async def collect(sock, prefix, stop, latencies=None, wait=lambda: 2):
     """Count unique messages starting with prefix on sock until stop() says so. latencies: a list
-    to add each message's delivery time to (its last word: when it was sent, time.monotonic())."""
+    to add (when it was sent, its delivery time) to for each message (its last word: when it was
+    sent, time.monotonic()).
+    wait(): the seconds to wait for a message before asking stop() again (sock.wake() asks it
+    at once)."""
     seen, duplicates = set(), 0
     while not stop(len(seen)):
-        # Woken by each message; without one, every 2 s to ask stop() (thousands of clients
-        # polling more often cost the probe more CPU than the server it measures).
-        message = await sock.recv(2)
+        # Woken by each message or by sock.wake(); without them, only every wait() seconds:
+        # 10,000 clients polling every 2 s cost the probe more CPU than the messages.
+        message = await sock.recv(wait())
         if message is None:
             if sock.close_code is not None:
                 break
         elif message.startswith(prefix):
             if latencies is not None and message not in seen:
-                latencies.append(time.monotonic() - float(message.rsplit(" ", 1)[1]))
+                sent_at = float(message.rsplit(" ", 1)[1])
+                latencies.append((sent_at, time.monotonic() - sent_at))
             duplicates += message in seen
             seen.add(message)
     return len(seen), duplicates
@@ -201,6 +205,15 @@ async def check_alternate(args, result):
     return None
 
 
+def windowed_p99(deliveries, start, seconds):
+    """[[window start (s since start), p99 delivery ms], ...] of (sent at, delay) pairs, by when
+    the message was sent."""
+    windows = {}
+    for sent_at, delay in deliveries:
+        windows.setdefault(int((sent_at - start) // seconds), []).append(delay)
+    return [[k * seconds, round(percentile(windows[k], 0.99) * 1000, 1)] for k in sorted(windows)]
+
+
 def outages(failed_slots, rate):
     """[[start, seconds], ...] of each run of failed requests in schedule order (request j starts at
     j / rate); a request that succeeded between two failed ones splits them."""
@@ -308,6 +321,11 @@ async def check_load(args, result):
     async def send_all():
         await asyncio.gather(*(sender(i, s) for i, s in enumerate(socks)), *(task_sender(s) for s in task_socks))
         state.update(sending=False, deadline=time.monotonic() + args.drain)
+        for sock in socks:  # each collector: is everything sent to its room here?
+            sock.wake()
+
+    def until_deadline():
+        return min(60, max(0.01, state["deadline"] - time.monotonic()))
 
     def stop_for(room):
         def stop(count):  # everything sent to the room has arrived, or time is up
@@ -319,7 +337,8 @@ async def check_load(args, result):
         results = await asyncio.gather(
             send_all(),
             http_loop(),
-            *(collect(s, f"{run} {members[i]} ", stop_for(members[i]), deliveries) for i, s in enumerate(socks)),
+            *(collect(s, f"{run} {members[i]} ", stop_for(members[i]), deliveries, until_deadline)
+              for i, s in enumerate(socks)),
             *(task_collector(s) for s in task_socks),
         )
         counts = results[2:2 + len(socks)]
@@ -329,6 +348,7 @@ async def check_load(args, result):
     expected = sum(sent[r] * members.count(r) for r in range(args.rooms))
     received = sum(c for c, dummy in counts)
     latencies = sorted(web["latencies"]) or [0]
+    delays = [delay for dummy, delay in deliveries]
     result.update(
         # "stop file": the caller ended it (what it waited for was done); "seconds": it ran out first.
         ended="stop file" if stopped() else "seconds",
@@ -344,9 +364,12 @@ async def check_load(args, result):
         received=received,
         lost=expected - received,
         duplicates=sum(d for dummy, d in counts),
-        delivery_p50_ms=round(percentile(deliveries, 0.5) * 1000, 1) if deliveries else None,
-        delivery_p99_ms=round(percentile(deliveries, 0.99) * 1000, 1) if deliveries else None,
-        delivery_max_ms=round(max(deliveries) * 1000, 1) if deliveries else None,
+        delivery_p50_ms=round(percentile(delays, 0.5) * 1000, 1) if delays else None,
+        delivery_p99_ms=round(percentile(delays, 0.99) * 1000, 1) if delays else None,
+        delivery_max_ms=round(max(delays) * 1000, 1) if delays else None,
+        # Where in the run the slow ones were: [second, p99 ms] of the messages sent in each
+        # 10 s from the start.
+        delivery_p99_ms_by_10s=windowed_p99(deliveries, start, 10),
         ws_disconnects=ws_disconnects,
         # When HTTP failed: [[start, seconds], ...] of each run of failed requests, and when the
         # last good request began (after the last run: HTTP came back).

@@ -68,6 +68,15 @@ def open_files_limit(proc='/proc'):
     return None
 
 
+def listen_queue_limit(proc='/proc'):
+    """The kernel's net.core.somaxconn: the cap on every listen backlog; None when unreadable."""
+    try:
+        with open(os.path.join(proc, 'sys', 'net', 'core', 'somaxconn')) as f:
+            return int(f.read().strip())
+    except (IOError, OSError, ValueError):
+        return None
+
+
 def python_versions(status):
     """MAJOR.MINOR of each Python module: /status/modules/python is one object, or a list of them."""
     modules = (status or {}).get('modules', {}).get('python', [])

@@ -93,6 +93,14 @@ max_open_files:
   returned: always
   type: int
   sample: 65536
+somaxconn:
+  description:
+    - The kernel's C(net.core.somaxconn) on this host, the longest queue of connections not yet
+      accepted that any listener gets. Unit asks for 511 for each listener (its C(backlog) option
+      changes that); the kernel takes the lower of the two. Null when it cannot be read.
+  returned: always
+  type: int
+  sample: 4096
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -100,7 +108,11 @@ from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_control i
     UNIT_MUTUALLY_EXCLUSIVE,
     unit_argument_spec,
 )
-from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_state import open_files_limit, read_unit
+from ansible_collections.unitchannels.deploy.plugins.module_utils.unit_state import (
+    listen_queue_limit,
+    open_files_limit,
+    read_unit,
+)
 
 
 def main():
@@ -111,7 +123,8 @@ def main():
         mutually_exclusive=UNIT_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
-    module.exit_json(changed=False, max_open_files=open_files_limit(), **read_unit(module, module.params['unitd']))
+    module.exit_json(changed=False, max_open_files=open_files_limit(), somaxconn=listen_queue_limit(),
+                     **read_unit(module, module.params['unitd']))
 
 
 if __name__ == '__main__':

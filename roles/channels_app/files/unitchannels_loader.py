@@ -57,23 +57,44 @@ request to the real ASGI application:
    The loader sends those lines to Unit's log (the app's standard error), so that loss under
    overload shows where the operator looks, unless the app's logging already handles that logger.
 
+8. One thread hop per consumer message, when UNITCHANNELS_SKIP_IDLE_DB_CLOSE is true. Channels
+   4.2 and later call close_old_connections() through sync_to_async before a consumer handles
+   each message, so every message any WebSocket receives waits for Django's one sync thread (and
+   for the GIL, which the busy event loop holds). With 10,000 clients on 2 processes that queue
+   made deliveries seconds late. close_old_connections() only acts on a database connection
+   that is open, and Django opens every one through connect(), which sends connection_created:
+   the loader remembers the connections it saw opened and makes the hop only while one of them
+   is still open. An app whose consumers use the database (CONN_MAX_AGE kept open included)
+   gets Channels' cleanup as before; one whose consumers do not skips a hop that did nothing.
+
+9. Garbage collector thresholds, when UNITCHANNELS_GC_THRESHOLD is set ("20000,20,20", as
+   gc.set_threshold takes them). A process holding thousands of WebSockets keeps hundreds of
+   thousands of objects; with Python's default (700, 10, 10) the collector walks them several
+   times a second (a quarter of the process's time at 5,000 WebSockets, pauses near 1 s). A
+   larger first threshold makes those walks rare; what a collection frees stays the same.
+
 Standard library only (uvloop is optional).
 """
 
 import asyncio
+import gc
 import importlib
 import json
 import logging
 import os
 import sys
+import threading
+import weakref
 
 __all__ = ["application", "wrap_receive", "handles_lifespan", "serve_lifespan", "guard_websocket", "use_uvloop",
-           "setup_django", "report_layer_drops"]
+           "setup_django", "report_layer_drops", "skip_idle_db_close", "set_gc_threshold"]
 
 TARGET_VARIABLE = "UNITCHANNELS_APP"
 ENV_FILE_VARIABLE = "UNITCHANNELS_ENV_FILE"
 FIX_VARIABLE = "UNITCHANNELS_UNIT_134_FIX"
 UVLOOP_VARIABLE = "UNITCHANNELS_UVLOOP"
+DB_CLOSE_VARIABLE = "UNITCHANNELS_SKIP_IDLE_DB_CLOSE"
+GC_VARIABLE = "UNITCHANNELS_GC_THRESHOLD"
 # channels-redis's logger: its INFO lines about group messages dropped for full queues.
 LAYER_LOGGER = "channels_redis.core"
 
@@ -238,13 +259,62 @@ def report_layer_drops():
     return True
 
 
+def skip_idle_db_close(wanted):
+    """Make Channels' per-message close_old_connections() hop only while a connection is open.
+
+    Returns whether it did: Channels without aclose_old_connections (before 4.2) or no Django
+    leaves nothing to do.
+    """
+    if not wanted:
+        return False
+    try:
+        import channels.consumer
+        from django.db.backends.signals import connection_created
+    except ImportError:
+        return False
+    close_in_sync_thread = getattr(channels.consumer, "aclose_old_connections", None)
+    if close_in_sync_thread is None:
+        return False
+    opened, guard = weakref.WeakSet(), threading.Lock()
+
+    def remember(sender, connection, **kwargs):  # sent in the thread that opened it
+        with guard:
+            opened.add(connection)
+
+    async def close_old_connections_if_open():
+        with guard:
+            still_open = any(wrapper.connection is not None for wrapper in opened)
+        if still_open:
+            await close_in_sync_thread()
+
+    connection_created.connect(remember, weak=False, dispatch_uid="unitchannels_loader")
+    channels.consumer.aclose_old_connections = close_old_connections_if_open
+    return True
+
+
+def set_gc_threshold(value):
+    """gc.set_threshold() from "N[,N[,N]]"; empty leaves Python's. Returns the thresholds in force."""
+    if value:
+        try:
+            thresholds = [int(part) for part in value.split(",")]
+        except ValueError:
+            thresholds = []
+        if not 1 <= len(thresholds) <= 3 or min(thresholds) < 1:
+            raise RuntimeError(f"{GC_VARIABLE}={value!r}: expected one to three positive integers, such as 20000,20,20")
+        gc.set_threshold(*thresholds)
+    return gc.get_threshold()
+
+
 # All of it now, at import: a missing secret or a broken release shows at app start.
 _load_environment(os.environ.get(ENV_FILE_VARIABLE, "").strip())
 django_set_up = setup_django()
+# Before the app's import: a connection it opens is remembered too.
+skipping_idle_db_close = skip_idle_db_close(django_set_up and _truthy(os.environ.get(DB_CLOSE_VARIABLE, "")))
 _target = _load_target(os.environ.get(TARGET_VARIABLE, "").strip())
 _fix_unit_134 = _truthy(os.environ.get(FIX_VARIABLE, ""))
 event_loop = use_uvloop(_truthy(os.environ.get(UVLOOP_VARIABLE, "")))
 reporting_layer_drops = report_layer_drops()
+gc_threshold = set_gc_threshold(os.environ.get(GC_VARIABLE, "").strip())
 
 
 _answer_lifespan = not handles_lifespan(_target)

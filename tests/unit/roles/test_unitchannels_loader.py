@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import asyncio
+import gc
 import logging
 import importlib.util
 import os
@@ -33,8 +34,9 @@ class Router:
         return await self.application_mapping[scope["type"]](scope, receive, send)
 
 
-def load(monkeypatch, app, fix="false", uvloop="false"):
-    """Import a fresh copy of the loader wrapping `app` (as module fakeproject.asgi)."""
+def load(monkeypatch, app, fix="false", uvloop="false", **environment):
+    """Import a fresh copy of the loader wrapping `app` (as module fakeproject.asgi), with the
+    loader's other variables unset but those given in `environment`."""
     module = types.ModuleType("fakeproject_asgi")
     module.application = app
     monkeypatch.setitem(sys.modules, "fakeproject_asgi", module)
@@ -43,6 +45,10 @@ def load(monkeypatch, app, fix="false", uvloop="false"):
     monkeypatch.setenv("UNITCHANNELS_UVLOOP", uvloop)
     monkeypatch.delenv("UNITCHANNELS_ENV_FILE", raising=False)
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    for name in ("UNITCHANNELS_SKIP_IDLE_DB_CLOSE", "UNITCHANNELS_GC_THRESHOLD"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
     spec = importlib.util.spec_from_file_location("unitchannels_loader_under_test", LOADER)
     loader = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loader)
@@ -259,3 +265,38 @@ def test_an_app_that_routes_the_layers_logger_keeps_its_own_choice(monkeypatch, 
     assert loader.reporting_layer_drops is False
     layer_logger.info("%s of %s channels over capacity in group %s", 3, 10, "chat_lobby")
     assert capsys.readouterr().err == ""
+
+
+@pytest.fixture
+def restore_gc():
+    saved = gc.get_threshold()
+    yield
+    gc.set_threshold(*saved)
+
+
+def test_gc_threshold_from_the_environment(monkeypatch, restore_gc):
+    loader = load(monkeypatch, Router({}), UNITCHANNELS_GC_THRESHOLD="20000,20,20")
+    assert loader.gc_threshold == (20000, 20, 20)
+    assert gc.get_threshold() == (20000, 20, 20)
+
+
+def test_gc_threshold_unset_leaves_pythons(monkeypatch, restore_gc):
+    before = gc.get_threshold()
+    loader = load(monkeypatch, Router({}))
+    assert loader.gc_threshold == before
+    assert gc.get_threshold() == before
+
+
+@pytest.mark.parametrize("value", ["lots", "0,10,10", "1,2,3,4", "700,,10"])
+def test_a_bad_gc_threshold_stops_the_app_start_and_names_the_variable(monkeypatch, restore_gc, value):
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError, match="UNITCHANNELS_GC_THRESHOLD=.*one to three positive integers"):
+        load(monkeypatch, Router({}), UNITCHANNELS_GC_THRESHOLD=value)
+    assert gc.get_threshold() == before
+
+
+def test_db_close_left_to_channels_without_django(monkeypatch):
+    # On without DJANGO_SETTINGS_MODULE: nothing to patch (tests/test_loader_db_close.py runs
+    # it with Django and Channels).
+    loader = load(monkeypatch, Router({}), UNITCHANNELS_SKIP_IDLE_DB_CLOSE="true")
+    assert loader.skipping_idle_db_close is False

@@ -146,3 +146,17 @@ def test_open_files_limit_without_unitd_is_none(workdir):
 def test_unit_info_returns_the_limit(run_module, fake, unit_args, unitd, monkeypatch):
     monkeypatch.setattr(unit_info, 'open_files_limit', lambda: 65536)
     assert run_module(unit_info, dict(unit_args, unitd=unitd))['max_open_files'] == 65536
+
+
+def test_listen_queue_limit_is_the_kernels_somaxconn(workdir):
+    proc = os.path.join(workdir, 'proc')
+    os.makedirs(os.path.join(proc, 'sys', 'net', 'core'))
+    assert unit_state.listen_queue_limit(proc) is None
+    with open(os.path.join(proc, 'sys', 'net', 'core', 'somaxconn'), 'w') as f:
+        f.write('4096\n')
+    assert unit_state.listen_queue_limit(proc) == 4096
+
+
+def test_unit_info_returns_somaxconn(run_module, fake, unit_args, unitd, monkeypatch):
+    monkeypatch.setattr(unit_info, 'listen_queue_limit', lambda: 4096)
+    assert run_module(unit_info, dict(unit_args, unitd=unitd))['somaxconn'] == 4096
