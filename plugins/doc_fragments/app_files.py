@@ -72,4 +72,11 @@ options:
             owner, group and mode; its path is in RV(backup_files).
         type: bool
         default: false
+      validate:
+        description:
+          - A command that checks the new content before it replaces the file, with V(%s) where the
+            candidate file goes (V(haproxy -c -f %s)). When it exits non-zero, the module fails with
+            its output and the file in place stays as it was.
+          - Run in check mode too, once its program is installed.
+        type: str
 '''

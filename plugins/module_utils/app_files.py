@@ -15,6 +15,7 @@ __metaclass__ = type
 import grp
 import os
 import pwd
+import shlex
 import stat
 import tempfile
 
@@ -24,7 +25,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 DIRECTORY_SPEC = dict(path=dict(type='path', required=True), owner=dict(type='str', default='root'),
                       group=dict(type='str', default='root'), mode=dict(type='raw', required=True))
 FILE_SPEC = dict(DIRECTORY_SPEC, content=dict(type='str'), secret_content=dict(type='str', no_log=True),
-                 backup=dict(type='bool', default=False))
+                 backup=dict(type='bool', default=False), validate=dict(type='str'))
 
 
 def files_option():
@@ -129,10 +130,12 @@ class AppFiles(object):
         elif secret:
             before = '' if current is None else '(secret content, not shown)\n'
             after = '(new secret content, not shown)\n'
+        directory = os.path.dirname(path)
+        if entry.get('validate') and current != content:
+            self.validate(path, content, entry['validate'])
         self.note(path, before, after)
         if self.module.check_mode:
             return
-        directory = os.path.dirname(path)
         if not os.path.isdir(directory):
             self.module.fail_json(msg='%s: the directory %s does not exist' % (path, directory))
         if entry['backup'] and current is not None and current != content:
@@ -141,6 +144,32 @@ class AppFiles(object):
             except Exception as e:  # backup_local raises a bare Exception
                 self.module.fail_json(msg='cannot keep a copy of %s: %s' % (path, e), changed_paths=self.changed_paths)
         self.replace(path, content, wanted)
+
+    def validate(self, path, content, command):
+        """Runs command (%s: a candidate file holding content) and fails with its output when it refuses.
+
+        The candidate is a private temporary file, so the file in place (and what runs with it) is
+        untouched. In check mode too, when the command's program exists: a dry run then says what
+        a real run would refuse. Before its package is installed (check mode), it is skipped.
+        """
+        if '%s' not in command:
+            self.module.fail_json(msg='%s: validate must hold %%s (the candidate file): %s' % (path, command))
+        argv = shlex.split(command)
+        if self.module.check_mode and self.module.get_bin_path(argv[0]) is None and not os.path.isfile(argv[0]):
+            self.module.warn('%s not validated: %s is not installed yet' % (path, argv[0]))
+            return
+        fd, tmp = tempfile.mkstemp(prefix='.%s.candidate.' % os.path.basename(path))
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                handle.write(content)
+            rc, out, err = self.module.run_command([arg.replace('%s', tmp) for arg in argv])
+        finally:
+            os.unlink(tmp)
+        if rc != 0:
+            said = '\n'.join(line for line in (to_text(err) + '\n' + to_text(out)).replace(tmp, path).splitlines() if line.strip())
+            self.module.fail_json(msg='%s was not written: %s refused it (rc %d), and the file in place '
+                                      'stays as it was:\n%s' % (path, argv[0], rc, said),
+                                  changed_paths=self.changed_paths)
 
     def line(self, entry):
         """Adds entry['line'] at the end of an existing file that does not have it."""

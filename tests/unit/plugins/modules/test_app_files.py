@@ -210,3 +210,41 @@ def test_links_and_removals_in_check_mode_touch_nothing(run, tmp_path):
                  absent=[str(tmp_path / 'gone~')])
     assert result['changed'] and len(result['diff']) == 2
     assert sorted(os.listdir(tmp_path)) == ['gone~']
+
+
+def write_checker(tmp_path, refuse):
+    """A validate command: a script that refuses candidates holding `refuse`, naming its own argument."""
+    checker = tmp_path / 'checker'
+    checker.write_text('#!/bin/sh\nif grep -q %s "$2"; then echo "[ALERT] parsing [$2:1]: unknown keyword" >&2; exit 1; fi\n' % refuse)
+    os.chmod(checker, 0o755)
+    return '%s -c %%s' % checker
+
+
+def test_validate_refuses_bad_content_and_keeps_the_file(run, tmp_path):
+    (tmp_path / 'haproxy.cfg').write_text('good\n')
+    command = write_checker(tmp_path, 'bogus')
+    result = run(files=[{'path': 'haproxy.cfg', 'content': 'bogus\n', 'mode': '0644', 'validate': command}])
+    assert result['failed']
+    assert 'haproxy.cfg was not written' in result['msg'] and 'refused it (rc 1)' in result['msg']
+    # The checker's own words, with the candidate's temporary name replaced by the file's.
+    assert '[ALERT] parsing [%s:1]: unknown keyword' % (tmp_path / 'haproxy.cfg') in result['msg']
+    assert (tmp_path / 'haproxy.cfg').read_text() == 'good\n'
+    assert sorted(os.listdir(tmp_path)) == ['checker', 'haproxy.cfg']
+
+
+def test_validate_accepts_good_content(run, tmp_path):
+    command = write_checker(tmp_path, 'bogus')
+    result = run(files=[{'path': 'haproxy.cfg', 'content': 'fine\n', 'mode': '0644', 'validate': command}])
+    assert result['changed'] and (tmp_path / 'haproxy.cfg').read_text() == 'fine\n'
+
+
+def test_validate_runs_in_check_mode_and_writes_nothing(run, tmp_path):
+    command = write_checker(tmp_path, 'bogus')
+    result = run(check_mode=True, files=[{'path': 'haproxy.cfg', 'content': 'bogus\n', 'mode': '0644', 'validate': command}])
+    assert result['failed'] and 'refused it' in result['msg']
+    assert not (tmp_path / 'haproxy.cfg').exists()
+
+
+def test_validate_needs_the_candidate_placeholder(run, tmp_path):
+    result = run(files=[{'path': 'a', 'content': 'x', 'mode': '0644', 'validate': 'true'}])
+    assert result['failed'] and 'validate must hold %s' in result['msg']
