@@ -275,3 +275,49 @@ def test_burst_counts_every_delivery():
     reason, result = on_chat_server(chat_load.check_burst, ["burst", "--clients", "3", "--messages", "2", "--timeout", "5"])
     assert reason is None, result
     assert result["received"] == 3 * 3 * 2 and result["lost"] == 0 and result["clients_complete"] == 3
+
+
+def test_load_reconnects_the_clients_a_restart_closed():
+    # The server closes every WebSocket once, 1 s in (a restart); with --reconnect each client
+    # opens its connection again and the load goes on.
+    rooms = {}
+    broadcast = chat_handler(rooms)
+    opened = []
+
+    async def handler(connection):
+        opened.append(connection)
+        await broadcast(connection)
+
+    def page(connection, request):
+        if "Upgrade" not in request.headers:
+            return connection.respond(HTTPStatus.OK, "page\n")
+        return None
+
+    async def restart():
+        await asyncio.sleep(1.0)
+        await asyncio.gather(*(c.close(1012) for c in list(opened)))
+
+    async def main():
+        async with serve(handler, "127.0.0.1", 0, process_request=page) as server:
+            port = server.sockets[0].getsockname()[1]
+            args = chat_cli.build_parser().parse_args(
+                ["load", "--url", f"http://127.0.0.1:{port}", "--host", "localhost", "--clients", "4", "--rooms", "2",
+                 "--seconds", "3", "--interval", "0.2", "--http-rate", "2", "--drain", "2", "--reconnect"])
+            result = {}
+            reason, dummy = await asyncio.gather(chat_load.check_load(args, result), restart())
+            return reason, result, len(opened)
+
+    reason, result, connections = asyncio.run(main())
+    assert reason is None, result
+    assert connections == 8 and result["ws_disconnects"] == 4
+    assert result["ws_reconnects"] == 4 and result["ws_clients_reconnected"] == 4 and result["ws_not_reconnected"] == 0
+    assert 0 < result["ws_reconnect_max_ms"] < 2000
+    # Sent while a client was away (or on the way when it closed): lost across the reconnect only.
+    assert result["lost"] == 0 and result["received"] > 0
+
+
+def test_reconnect_losses_tells_a_reconnect_from_a_loss():
+    sent_log = [{"a": 10.0, "b": 20.0, "c": 30.0}]
+    # Client 0 got a; b was sent while it reconnected (19.5-21); client 1 was connected and missed c.
+    lost, across = chat_load.reconnect_losses(sent_log, [0, 0], [{"a", "c"}, {"a", "b"}], [[(19.5, 21.0)], []])
+    assert (lost, across) == (1, 1)

@@ -168,6 +168,8 @@ def build_parser():
     sub.add_argument("--task-text", help="also send 'TEXT RUN-N' to a room of its own, answered by a background worker")
     sub.add_argument("--task-interval", type=positive_float, default=0.2, help="seconds between two tasks")
     sub.add_argument("--tasks-min", type=int, default=0, help="tasks sent at least, even after the stop file")
+    sub.add_argument("--reconnect", action="store_true",
+                     help="a client whose connection the server ends opens it again, as the chat page does")
     sub = command("http-rate", check_http_rate, "requests per second for a page")
     sub.add_argument("--path", default="/chat/")
     sub.add_argument("--concurrency", type=positive, default=8)

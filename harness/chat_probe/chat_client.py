@@ -66,6 +66,7 @@ class ChatSocket:
         self._write_lock = asyncio.Lock()
         self._reader = self._writer = None
         self.read_task = None  # runs _read_loop; done once the connection has ended
+        self.ended_at = None  # time.monotonic() when the connection ended
 
     async def connect(self):
         try:
@@ -140,6 +141,7 @@ class ChatSocket:
         finally:
             if self.close_code is None:
                 self.close_code = 1006
+            self.ended_at = time.monotonic()
             self._writer.close()
             self._queue.put_nowait(None)  # wakes a recv() that waits
 
@@ -195,9 +197,73 @@ class ChatSocket:
             self.read_task.cancel()
 
 
+class ReconnectingSocket:
+    """A ChatSocket that opens itself again when the server ends it, as the chat page does: after
+    0.1 s, then twice as long after each failed attempt (2 s at most), until give_up_at.
+
+    recv() goes on across a reconnect (close_code stays None unless it gave up); send() while
+    closed raises ConnectionError (that message is not sent). gaps: [(ended, open again)] of each
+    reconnect, time.monotonic(); dropped_codes: the close code of each connection the server ended.
+    """
+
+    FIRST_DELAY, MAX_DELAY = 0.1, 2.0
+
+    def __init__(self, url, host, room, prefix=WS_PREFIX):
+        self.target = (url, host, room, prefix)
+        self.sock = ChatSocket(*self.target)
+        self.gaps, self.dropped_codes = [], []
+        self.give_up_at = float("inf")
+        self.close_code = None
+        self._closed = False
+
+    @property
+    def pings(self):
+        return self.sock.pings
+
+    async def connect(self):
+        await self.sock.connect()
+
+    async def _reopen(self):
+        ended = self.sock.ended_at or time.monotonic()
+        self.dropped_codes.append(self.sock.close_code)
+        delay = self.FIRST_DELAY
+        while not self._closed:
+            await asyncio.sleep(delay)
+            if time.monotonic() > self.give_up_at:
+                self.close_code = self.sock.close_code
+                return
+            sock = ChatSocket(*self.target)
+            try:
+                await sock.connect()
+            except (OSError, asyncio.TimeoutError, ProbeError):
+                delay = min(delay * 2, self.MAX_DELAY)
+                continue
+            self.sock = sock
+            self.gaps.append((ended, time.monotonic()))
+            return
+
+    async def recv(self, timeout):
+        message = await self.sock.recv(timeout)
+        if message is None and self.sock.close_code is not None and not self._closed and self.close_code is None:
+            await self._reopen()
+        return message
+
+    async def send(self, message):
+        await self.sock.send(message)
+
+    def wake(self):
+        self.sock.wake()
+
+    async def close(self):
+        self._closed = True
+        await self.sock.close()
+
+
 async def open_sockets(args, targets):
-    """Connect one ChatSocket per (url, room), concurrently; all of them or fail."""
-    socks = [ChatSocket(url, args.host, room, args.ws_prefix) for url, room in targets]
+    """Connect one ChatSocket per (url, room), concurrently; all of them or fail. With
+    args.reconnect, each reconnects by itself when the server ends it (ReconnectingSocket)."""
+    kind = ReconnectingSocket if getattr(args, "reconnect", False) else ChatSocket
+    socks = [kind(url, args.host, room, args.ws_prefix) for url, room in targets]
     results = await asyncio.gather(*(s.connect() for s in socks), return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
@@ -212,7 +278,13 @@ async def close_all(socks):
 
 def dropped(socks):
     """Close codes of connections the server ended before we closed them."""
-    return [s.close_code for s in socks if s.close_code is not None]
+    codes = []
+    for sock in socks:
+        if isinstance(sock, ReconnectingSocket):
+            codes.extend(sock.dropped_codes)
+        elif sock.close_code is not None:
+            codes.append(sock.close_code)
+    return codes
 
 
 async def wait_for_message(sock, text, timeout):

@@ -11,13 +11,13 @@ import time
 from chat_client import close_all, describe, dropped, http_get, open_sockets
 
 
-async def collect(sock, prefix, stop, latencies=None, wait=lambda: 2):
+async def collect(sock, prefix, stop, latencies=None, wait=lambda: 2, seen=None):
     """Count unique messages starting with prefix on sock until stop() says so. latencies: a list
     to add (when it was sent, its delivery time) to for each message (its last word: when it was
-    sent, time.monotonic()).
+    sent, time.monotonic()). seen: a set to add each message to.
     wait(): the seconds to wait for a message before asking stop() again (sock.wake() asks it
     at once)."""
-    seen, duplicates = set(), 0
+    seen, duplicates = set() if seen is None else seen, 0
     while not stop(len(seen)):
         # Woken by each message or by sock.wake(); without them, only every wait() seconds:
         # 10,000 clients polling every 2 s cost the probe more CPU than the messages.
@@ -214,6 +214,25 @@ def windowed_p99(deliveries, start, seconds):
     return [[k * seconds, round(percentile(windows[k], 0.99) * 1000, 1)] for k in sorted(windows)]
 
 
+def reconnect_losses(sent_log, members, seen, gaps, margin=1.0):
+    """(lost while connected, lost across a reconnect) of the messages each client did not get.
+
+    sent_log: {room: {message: when sent}}; members: each client's room; seen: each client's set
+    of messages; gaps: each client's [(ended, open again)]. A message sent while a client was
+    reconnecting (or up to margin seconds before its connection ended: on its way then) is lost
+    across the reconnect; any other is lost."""
+    lost = across = 0
+    for client, room in enumerate(members):
+        for message, sent_at in sent_log[room].items():
+            if message in seen[client]:
+                continue
+            if any(ended - margin <= sent_at <= opened for ended, opened in gaps[client]):
+                across += 1
+            else:
+                lost += 1
+    return lost, across
+
+
 def outages(failed_slots, rate):
     """[[start, seconds], ...] of each run of failed requests in schedule order (request j starts at
     j / rate); a request that succeeded between two failed ones splits them."""
@@ -238,6 +257,11 @@ async def check_load(args, result):
         with open(args.ready_file, "w", encoding="utf-8"):
             pass
     sent = [0] * args.rooms
+    # --reconnect: which messages each client missed, and whether it was reconnecting then.
+    sent_log = [{} for dummy in range(args.rooms)]  # {message: when sent} of each room
+    seen = [set() if args.reconnect else None for dummy in socks]  # the messages each client got
+    for sock in socks if args.reconnect else []:
+        sock.give_up_at = time.monotonic() + args.seconds + args.drain
     deliveries = []  # the delivery time of each message each client received
     # failed: the schedule slots (j) of the failed requests; last_ok: when the last good one began.
     web = {"ok": 0, "failed": 0, "statuses": {}, "errors": {}, "latencies": [], "watched": [], "failed_slots": [],
@@ -255,11 +279,16 @@ async def check_load(args, result):
             await asyncio.sleep(max(0, start + (i / args.clients + k) * args.interval - time.monotonic()))
             if stopped():
                 return
+            message = f"{run} {members[i]} {i} {k} {time.monotonic():.4f}"
             try:
-                await sock.send(f"{run} {members[i]} {i} {k} {time.monotonic():.4f}")
+                await sock.send(message)
             except OSError:
+                if args.reconnect:  # reconnecting: this one is not sent
+                    continue
                 return
             sent[members[i]] += 1
+            if args.reconnect:
+                sent_log[members[i]][message] = float(message.rsplit(" ", 1)[1])
 
     def one_request(slot):
         begin = time.monotonic()
@@ -337,7 +366,7 @@ async def check_load(args, result):
         results = await asyncio.gather(
             send_all(),
             http_loop(),
-            *(collect(s, f"{run} {members[i]} ", stop_for(members[i]), deliveries, until_deadline)
+            *(collect(s, f"{run} {members[i]} ", stop_for(members[i]), deliveries, until_deadline, seen[i])
               for i, s in enumerate(socks)),
             *(task_collector(s) for s in task_socks),
         )
@@ -376,6 +405,19 @@ async def check_load(args, result):
         http_outages=outages(web["failed_slots"], args.http_rate),
         http_last_ok_seconds=None if web["last_ok"] is None else round(web["last_ok"], 2),
     )
+    if args.reconnect:
+        gaps = [sock.gaps for sock in socks]
+        lost, across = reconnect_losses(sent_log, members, seen, gaps)
+        longest = max((opened - ended for client in gaps for ended, opened in client), default=0)
+        result.update(
+            lost=lost,
+            lost_across_reconnect=across,
+            ws_reconnects=sum(len(client) for client in gaps),
+            ws_clients_reconnected=sum(1 for client in gaps if client),
+            # The longest time a client had no connection (from its end to the new one open).
+            ws_reconnect_max_ms=round(longest * 1000, 1),
+            ws_not_reconnected=sum(1 for sock in socks if sock.close_code is not None),
+        )
     if args.watch_text:
         result.update(watch_text=args.watch_text, watch_text_responses=len(web["watched"]),
                       watch_text_first_seconds=min(web["watched"], default=None))

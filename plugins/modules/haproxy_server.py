@@ -22,7 +22,7 @@ description:
   - V(ready) takes it back and waits up to O(up_timeout) seconds for HAProxy's health check to
     see it UP; when it does not, the module fails with the check's status.
   - V(maint) stops all traffic to the server at once.
-  - With O(keep_last), the last server that is UP is never drained nor put into maintenance: the
+  - With O(keep_last), the last server that is UP is never drained nor put into maintenance; the
     module changes nothing, says so in RV(alone), and the change runs with the clients connected
     (a single host behind its own front has nowhere else to send them).
   - No HAProxy (its socket missing) or a server it does not know yet (a host added to the fleet
