@@ -79,6 +79,20 @@ options:
       - Directory whose C(.well-known/acme-challenge/) files the plain listener serves
         (certbot's C(--webroot-path)), before redirecting or passing to the app.
     type: path
+  proxies:
+    description:
+      - Addresses (or networks) of the reverse proxies in front of Unit, such as an HAProxy edge.
+        When given, the app's listeners take the client's address from C(X-Forwarded-For) and the
+        scheme from C(X-Forwarded-Proto) when a request comes from one of them, and only then
+        (Unit's listener option C(forwarded)); from any other address those headers are not
+        believed.
+      - Unit's routes match C(source) against the address C(forwarded) gave, so they cannot tell
+        the proxies from their clients. Who may reach the listener at all is a matter of its
+        address (O(listen) on loopback or on a network only the proxies reach) or a firewall.
+      - Empty, the listeners take clients directly.
+    type: list
+    elements: str
+    default: []
   routes:
     description: The app's route steps (static files, then the app), as Unit's C(routes) array.
     type: list
@@ -285,6 +299,9 @@ def declared(params):
         listeners[params['listen']] = {'pass': 'routes/%s-http' % name}
     else:
         listeners[params['listen']] = {'pass': 'routes/' + name}
+    for listener in listeners.values() if params['proxies'] else []:
+        listener['forwarded'] = {'client_ip': 'X-Forwarded-For', 'protocol': 'X-Forwarded-Proto',
+                                 'source': list(params['proxies'])}
     return {'listeners': listeners, 'routes': route_sets, 'applications': {name: params['application']}}
 
 
@@ -491,6 +508,7 @@ def main():
             hsts_max_age=dict(type='int', default=0),
         )),
         acme_webroot=dict(type='path'),
+        proxies=dict(type='list', elements='str', default=[]),
         restart=dict(type='bool', default=False),
         probe=dict(type='dict', default={}, options=dict(
             enabled=dict(type='bool', default=True),

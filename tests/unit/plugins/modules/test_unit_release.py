@@ -377,3 +377,14 @@ def test_a_users_second_tls_listener_stays_while_tls_is_on(run, fake, tls_app):
     # TLS turned off: the listener with the app's own bundle goes, the one with the user's stays
     assert not run('r1', listen='127.0.0.1:8080', probe={'enabled': False})['failed']
     assert '*:9443' not in fake.config['listeners'] and '*:9444' in fake.config['listeners']
+
+
+def test_proxies_make_the_listener_believe_forwarded_headers_from_them_only(run, fake, app):
+    result = run('r1', proxies=['10.0.0.5', '10.0.1.0/24'])
+    assert not result['failed'] and result['changed']
+    assert fake.config['listeners']['127.0.0.1:%d' % app.port] == {
+        'pass': 'routes/chat',
+        'forwarded': {'client_ip': 'X-Forwarded-For', 'protocol': 'X-Forwarded-Proto', 'source': ['10.0.0.5', '10.0.1.0/24']}}
+    # Without them again, the listener takes clients directly.
+    result = run('r1')
+    assert result['changed'] and fake.config['listeners']['127.0.0.1:%d' % app.port] == {'pass': 'routes/chat'}

@@ -10,6 +10,18 @@ def index(request):
     return render(request, "chat/index.html")
 
 
+def client(request):
+    """What Django sees of the client: its address and the scheme of its request, and the
+    forwarding headers that reached it. Behind a proxy, these show whether the proxy's word is
+    taken (and only the proxy's)."""
+    return JsonResponse({
+        "remote_addr": request.META.get("REMOTE_ADDR"),
+        "scheme": request.scheme,
+        "x_forwarded_for": request.META.get("HTTP_X_FORWARDED_FOR"),
+        "x_forwarded_proto": request.META.get("HTTP_X_FORWARDED_PROTO"),
+    })
+
+
 def room(request, room_name):
     return render(request, "chat/room.html", {"room_name": room_name})
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("", chat_views.index, name="home"),
     path("chat/", include("chat.urls")),
     path("healthz/", chat_views.healthz, name="healthz"),
+    path("client/", chat_views.client, name="client"),
     path("admin/", admin.site.urls),
 ]
