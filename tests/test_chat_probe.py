@@ -317,7 +317,18 @@ def test_load_reconnects_the_clients_a_restart_closed():
 
 
 def test_reconnect_losses_tells_a_reconnect_from_a_loss():
-    sent_log = [{"a": 10.0, "b": 20.0, "c": 30.0}]
-    # Client 0 got a; b was sent while it reconnected (19.5-21); client 1 was connected and missed c.
-    lost, across = chat_load.reconnect_losses(sent_log, [0, 0], [{"a", "c"}, {"a", "b"}], [[(19.5, 21.0)], []])
-    assert (lost, across) == (1, 1)
+    # Messages "RUN ROOM SENDER K WHEN", all sent by client 2 to room 0.
+    a, b, c = "r 0 2 0 10.0", "r 0 2 1 20.0", "r 0 2 2 30.0"
+    sent_log = [{a: 10.0, b: 20.0, c: 30.0}]
+    # Client 0 got a and c; b was sent while it reconnected (19.5-21); client 1 was connected and missed c.
+    lost, across, where = chat_load.reconnect_losses(sent_log, [0, 0, 0], [{a, c}, {a, b}, {a, b, c}],
+                                                     [[(19.5, 21.0)], [], []])
+    assert (lost, across, where) == (1, 1, [None])
+    # Client 0 reconnected at 25 s, too late to explain b (20 s): lost, 5 s before that connection ended.
+    lost, across, where = chat_load.reconnect_losses(sent_log, [0, 0, 0], [{a, c}, {a, b, c}, {a, b, c}],
+                                                     [[(25.0, 25.2)], [], []])
+    assert (lost, across, where) == (1, 0, [-5.0])
+    # Unless its sender's connection ended just after it sent b: the restart took it.
+    lost, across, where = chat_load.reconnect_losses(sent_log, [0, 0, 0], [{a, c}, {a, b, c}, {a, b, c}],
+                                                     [[(25.0, 25.2)], [], [(20.4, 20.6)]])
+    assert (lost, across, where) == (0, 1, [])

@@ -214,23 +214,35 @@ def windowed_p99(deliveries, start, seconds):
     return [[k * seconds, round(percentile(windows[k], 0.99) * 1000, 1)] for k in sorted(windows)]
 
 
-def reconnect_losses(sent_log, members, seen, gaps, margin=1.0):
-    """(lost while connected, lost across a reconnect) of the messages each client did not get.
+def reconnect_losses(sent_log, members, seen, gaps, margin=1.0, samples=None):
+    """(lost while connected, lost across a reconnect, where) of the messages each client did not get.
 
-    sent_log: {room: {message: when sent}}; members: each client's room; seen: each client's set
-    of messages; gaps: each client's [(ended, open again)]. A message sent while a client was
-    reconnecting (or up to margin seconds before its connection ended: on its way then) is lost
-    across the reconnect; any other is lost."""
+    sent_log: {room: {message: when sent}} (a message: "RUN ROOM SENDER K WHEN"); members: each
+    client's room; seen: each client's set of messages; gaps: each client's [(ended, open again)].
+    A message is lost across a reconnect when its client was reconnecting then (or its connection
+    ended up to margin seconds later: the message was on its way), or when its sender's connection
+    ended up to margin seconds after it was sent (the restart took it before it was passed on); any
+    other is lost. where: for the first 20 lost, the seconds from the message to its client's
+    nearest connection end (negative: sent before it), None without one."""
     lost = across = 0
+    where = []
     for client, room in enumerate(members):
         for message, sent_at in sent_log[room].items():
             if message in seen[client]:
                 continue
-            if any(ended - margin <= sent_at <= opened for ended, opened in gaps[client]):
+            sender = int(message.split(" ")[2])
+            if (any(ended - margin <= sent_at <= opened for ended, opened in gaps[client])
+                    or any(ended - margin <= sent_at <= ended for ended, dummy in gaps[sender])):
                 across += 1
-            else:
-                lost += 1
-    return lost, across
+                continue
+            lost += 1
+            if len(where) < 20:
+                ends = [sent_at - ended for ended, dummy in gaps[client]]
+                where.append(round(min(ends, key=abs), 2) if ends else None)
+                if samples is not None and len(samples) < 10:
+                    samples.append({"client": client, "message": message.split(" ", 1)[1],
+                                    "gaps": [[round(e, 2), round(o, 2)] for e, o in gaps[client]]})
+    return lost, across, where
 
 
 def outages(failed_slots, rate):
@@ -407,11 +419,18 @@ async def check_load(args, result):
     )
     if args.reconnect:
         gaps = [sock.gaps for sock in socks]
-        lost, across = reconnect_losses(sent_log, members, seen, gaps)
+        samples = []
+        lost, across, where = reconnect_losses(sent_log, members, seen, gaps, samples=samples)
         longest = max((opened - ended for client in gaps for ended, opened in client), default=0)
         result.update(
             lost=lost,
             lost_across_reconnect=across,
+            # For the first lost ones: seconds from when each was sent to its client's nearest
+            # reconnect (negative: before the connection ended).
+            lost_from_reconnect_seconds=where,
+            # The first lost ones: the client, the message (room, sender, number, when sent) and
+            # the client's reconnects (ended, open again), in time.monotonic() seconds.
+            lost_samples=samples,
             ws_reconnects=sum(len(client) for client in gaps),
             ws_clients_reconnected=sum(1 for client in gaps if client),
             # The longest time a client had no connection (from its end to the new one open).
