@@ -53,7 +53,7 @@ class FakeHAProxy(object):
     def serve(self):
         while True:
             try:
-                conn, _ = self.listener.accept()
+                conn = self.listener.accept()[0]
             except OSError:
                 return
             line = conn.recv(4096).decode().strip()
@@ -63,7 +63,7 @@ class FakeHAProxy(object):
                 if self.tick:
                     self.tick(self)
             elif line.startswith('set server '):
-                target, _, state = line[len('set server '):].split(' ')
+                target, dummy, state = line[len('set server '):].split(' ')
                 name = target.split('/')[1]
                 self.servers[name]['status'] = {'drain': 'DRAIN', 'maint': 'MAINT', 'ready': 'UP'}[state]
                 answer = '\n'
