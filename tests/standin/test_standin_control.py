@@ -108,8 +108,8 @@ def test_validation_messages_as_unit(unit, conf, detail):
     ({"applications": {"a": {"type": "python", "targets": {}}}}, "targets"),
     ({"routes": [{"action": {"proxy": "http://127.0.0.1:1"}}]}, "proxy"),
     ({"upstreams": {}}, "upstreams"),
-    ({"listeners": {"*:80": {"pass": "routes", "forwarded": {"source": "*"}}},
-      "routes": []}, "forwarded"),
+    ({"listeners": {"*:80": {"pass": "routes", "client_ip": {"source": "*", "header": "X-Real-IP"}}},
+      "routes": []}, "client_ip"),
     ({"routes": [{"match": {"if": "$host"}, "action": {"return": 200}}]}, "if"),
     ({"settings": {"js_module": "x"}}, "js_module"),
 ])

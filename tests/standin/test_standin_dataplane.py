@@ -518,3 +518,31 @@ def test_more_match_options_rewrite_headers_access_log(unit, workdir):
     lines = access.read_text().splitlines()
     assert re.match(r'127\.0\.0\.1 - - \[.+\] "GET /\?q=abc HTTP/1\.1" 201 0 "-" "', lines[0])
     assert any('"GET /old/thing HTTP/1.1" 200' in ln for ln in lines)
+
+
+def test_forwarded_headers_believed_from_its_source_only(unit, workdir):
+    # As measured on Unit 1.34.2: from a client in "source", the rightmost X-Forwarded-For
+    # address is the client's (routes match it too) and X-Forwarded-Proto the scheme; from any
+    # other client, both headers are only headers.
+    short, dummy = module_python()
+    app = make_app(workdir)
+    trusted, other = free_port(), free_port()
+    forwarded = {"client_ip": "X-Forwarded-For", "protocol": "X-Forwarded-Proto"}
+    put_config(unit, {
+        "listeners": {"127.0.0.1:%d" % trusted: {"pass": "routes", "forwarded": dict(forwarded, source=["127.0.0.1"])},
+                      "127.0.0.1:%d" % other: {"pass": "routes", "forwarded": dict(forwarded, source="10.0.0.1")}},
+        "routes": [{"match": {"source": "10.9.9.9", "uri": "/by-source"}, "action": {"return": 204}},
+                   {"action": {"pass": "applications/chat"}}],
+        "applications": {"chat": app_conf(app, short)},
+    })
+    sent = {"X-Forwarded-For": "10.1.2.3, 10.9.9.9", "X-Forwarded-Proto": "https"}
+    s = http_get(trusted, "/scope", headers=sent).json
+    assert s["client"][0] == "10.9.9.9" and s["scheme"] == "https"
+    assert http_get(trusted, "/by-source", headers=sent).status == 204
+    s = http_get(other, "/scope", headers=sent).json
+    assert s["client"][0] == "127.0.0.1" and s["scheme"] == "http"
+    assert ["x-forwarded-for", "10.1.2.3, 10.9.9.9"] in s["headers"]
+    # Neither header named: refused as Unit refuses it.
+    r = unit.api("PUT", "/config/listeners/127.0.0.1:%d/forwarded" % other, json.dumps({"source": "10.0.0.1"}))
+    assert r.status == 400
+    assert 'The \\"forwarded\\" object must have either \\"client_ip\\" or \\"protocol\\" option set.' in r.raw.decode()

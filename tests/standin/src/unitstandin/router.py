@@ -256,6 +256,71 @@ def compile_addrs(patterns, which):
     return match
 
 
+class Forwarded:
+    """A listener's "forwarded": from a client in "source", the client's address from the
+    "client_ip" header and the scheme from the "protocol" header (nxt_http_request_forward)."""
+
+    def __init__(self, conf):
+        self.source = compile_addrs(conf["source"], "source")
+        self.client_ip = conf.get("client_ip")
+        self.protocol = conf.get("protocol")
+        self.recursive = conf.get("recursive", False)
+
+    def trusted(self, addr):
+        return self.source(_Peer(addr))
+
+    def apply(self, req, head):
+        if not self.trusted(req.client):
+            return
+        if self.client_ip:
+            self._client_ip(req, [v for v in head.header_all(self.client_ip) if v])
+        if self.protocol:
+            value = next((v for v in head.header_all(self.protocol) if v), None)
+            if value is not None:
+                value = value.lower()
+                if value == "http":
+                    req.scheme = "http"
+                elif value in ("https", "on"):
+                    req.scheme = "https"
+
+    def _client_ip(self, req, values):
+        # Right to left over the fields and their comma or space separated addresses: the
+        # last one, or (recursive) the first from the right that is not in "source".
+        addresses = [a for value in values for a in value.replace(",", " ").split()]
+        for index in range(len(addresses) - 1, -1, -1):
+            addr = _client_addr(addresses[index])
+            if addr is None:
+                return  # an address Unit cannot parse leaves the one before it
+            req.client = addr
+            if not self.recursive or not self.trusted(addr):
+                return
+
+
+class _Peer:
+    def __init__(self, addr):
+        self.client = addr
+
+
+def _client_addr(text):
+    """(host, port) of an address in a forwarding header (a port optional), None when it is
+    none or the unspecified address."""
+    host, port = text, 0
+    if text.startswith("["):
+        end = text.find("]")
+        host, rest = text[1:end], text[end + 1:]
+        if end < 0 or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:] or 0
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    try:
+        ip = ipaddress.ip_address(host)
+        port = int(port)
+    except ValueError:
+        return None
+    return None if ip.is_unspecified else (str(ip), port)
+
+
 def compile_match(m):
     conds = []
     for key, val in m.items():
@@ -342,6 +407,8 @@ class Conf:
             else:
                 target = None
             self.listeners[key] = target
+        self.forwarded = {key: Forwarded(lconf["forwarded"])
+                          for key, lconf in (conf.get("listeners") or {}).items() if "forwarded" in lconf}
         al = conf.get("access_log")
         if isinstance(al, str):
             self.access_log = (al, None)
@@ -687,6 +754,9 @@ class HttpConn(asyncio.Protocol):
             self.fail(e.status)
             return
         self.req = Req(head, self.client, self.server, "https" if self.tls else "http")
+        forwarded = conf.forwarded.get(self.listener.key)
+        if forwarded is not None:
+            forwarded.apply(self.req, head)
         asyncio.get_running_loop().create_task(self.handle(head))
 
     def fail(self, status):
@@ -913,8 +983,8 @@ class HttpConn(asyncio.Protocol):
             "raw_path": head.raw_path, "path": self.req.path, "query": self.req.query,
             "version": head.version, "headers": head.headers,
             "host": self.req.host,
-            "client": list(self.client), "server": list(self.server),
-            "scheme": "https" if self.tls else "http",
+            "client": list(self.req.client), "server": list(self.server),
+            "scheme": self.req.scheme,
             "content_length": head.content_length, "chunked": head.chunked,
             "websocket": websocket,
             "extra": base64.b64encode(bytes(self.buf)).decode(),

@@ -591,6 +591,14 @@ def v_match_scheme(v, value, data):
         raise Invalid('The "scheme" can either be "http" or "https".')
 
 
+def v_forwarded(v, value, data):
+    # nxt_conf_vldt_forwarded: one of the two headers, then the members.
+    if "client_ip" not in value and "protocol" not in value:
+        raise Invalid('The "forwarded" object must have either "client_ip" or '
+                      '"protocol" option set.')
+    v.object(value, FORWARDED)
+
+
 def v_match_addrs(v, value, data):
     items = value if isinstance(value, list) else [value]
     for el in items:
@@ -803,10 +811,16 @@ TLS = [
     M("conf_commands", T_OBJ, v_refuse, "conf_commands"),
     M("session", T_OBJ, v_refuse, "session"),
 ]
+FORWARDED = [
+    M("client_ip", T_STR),
+    M("protocol", T_STR),
+    M("source", T_STR | T_ARR, v_match_addrs, required=True),
+    M("recursive", T_BOOL),
+]
 LISTENER = [
     M("pass", T_STR, v_pass, tstr=True),
     M("application", T_STR, v_app_name),
-    M("forwarded", T_OBJ, v_refuse, "forwarded"),
+    M("forwarded", T_OBJ, v_forwarded),
     M("client_ip", T_OBJ, v_refuse, "client_ip"),
     M("backlog", T_NUM, v_listen_backlog),
     M("tls", T_OBJ, v_object, TLS),
