@@ -21,10 +21,13 @@ description:
     requests only, and its WebSockets stay open until the change closes them.
   - V(ready) takes it back and waits up to O(up_timeout) seconds for HAProxy's health check to
     see it UP; when it does not, the module fails with the check's status.
-  - V(maint) stops all traffic to the server at once.
-  - With O(keep_last), the last server that is UP is never drained nor put into maintenance; the
-    module changes nothing, says so in RV(alone), and the change runs with the clients connected
-    (a single host behind its own front has nowhere else to send them).
+  - The drain is HAProxy's administrative state (C(show servers state)), whatever the health
+    check says meanwhile - V(ready) takes back a drained server that is DOWN too. A server an
+    operator put into maintenance (C(set server ... state maint)) is left there by both states,
+    with a warning - V(drain) has nothing to do, and V(ready) does not undo it.
+  - With O(keep_last), the last server that is UP is never drained; the module changes nothing,
+    says so in RV(alone), and the change runs with the clients connected (a single host behind
+    its own front has nowhere else to send them).
   - No HAProxy (its socket missing) or a server it does not know yet (a host added to the fleet
     before the edge's configuration names it) changes nothing and warns.
 version_added: 0.9.0
@@ -45,7 +48,7 @@ options:
   state:
     description: The administrative state to set.
     type: str
-    choices: [ready, drain, maint]
+    choices: [ready, drain]
     required: true
   drain_timeout:
     description: With O(state=drain), how long to wait for the server's sessions in O(backend) to end, in seconds.
@@ -117,6 +120,11 @@ found:
   returned: always
   type: bool
   sample: true
+out:
+  description: The server is drained or in maintenance when the module returns (its clients go elsewhere).
+  returned: always
+  type: bool
+  sample: false
 '''
 
 import csv
@@ -127,8 +135,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 POLL_INTERVAL = 0.5
-# What each state looks like in `show stat` once set (a tracking server adds "(via ...)").
-STATUS_OF = {'drain': 'DRAIN', 'maint': 'MAINT'}
+# srv_admin_state bits (HAProxy's server.h): forced maintenance, and forced drain.
+ADMIN_FORCED_MAINT = 0x01
+ADMIN_FORCED_DRAIN = 0x08
 
 
 class RuntimeAPI(object):
@@ -154,7 +163,7 @@ class RuntimeAPI(object):
         return to_text(b''.join(chunks))
 
     def servers(self, backend):
-        """{server name: its `show stat` row} for backend."""
+        """{server name: its `show stat` row, with its srv_admin_state as 'admin'} for backend."""
         text = self.command('show stat')
         lines = [line for line in text.splitlines() if line.strip()]
         if not lines or not lines[0].startswith('# '):
@@ -164,7 +173,23 @@ class RuntimeAPI(object):
         for row in csv.DictReader(lines):
             if row.get('pxname') == backend and row.get('svname') not in ('FRONTEND', 'BACKEND'):
                 rows[row['svname']] = row
+        for name, admin in self.admin_states(backend).items():
+            if name in rows:
+                rows[name]['admin'] = admin
         return rows
+
+    def admin_states(self, backend):
+        """{server name: srv_admin_state} from `show servers state BACKEND` (version 1 format)."""
+        text = self.command('show servers state %s' % backend)
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines or not lines[0].strip().isdigit() or len(lines) < 2 or not lines[1].startswith('# '):
+            raise ValueError('unexpected answer to "show servers state": %s' % text.strip()[:200])
+        columns = lines[1][2:].split()
+        states = {}
+        for line in lines[2:]:
+            fields = dict(zip(columns, line.split()))
+            states[fields.get('srv_name')] = int(fields.get('srv_admin_state') or 0)
+        return states
 
 
 def status_word(row):
@@ -182,7 +207,7 @@ def main():
             socket=dict(type='path', default='/run/haproxy/admin.sock'),
             backend=dict(type='str', required=True),
             server=dict(type='str', required=True),
-            state=dict(type='str', required=True, choices=['ready', 'drain', 'maint']),
+            state=dict(type='str', required=True, choices=['ready', 'drain']),
             drain_timeout=dict(type='float', default=30),
             up_timeout=dict(type='float', default=30),
             keep_last=dict(type='bool', default=True),
@@ -191,7 +216,8 @@ def main():
     )
     p = module.params
     api = RuntimeAPI(p['socket'])
-    result = dict(changed=False, waited=0.0, alone=False, found=False)
+    result = dict(changed=False, waited=0.0, alone=False, found=False, out=False)
+    target = '%s/%s' % (p['backend'], p['server'])
     try:
         servers = api.servers(p['backend'])
     except (OSError, socket.error) as e:
@@ -204,46 +230,53 @@ def main():
         module.warn('HAProxy has no server %s in backend %s (it has: %s): nothing to take out or put back'
                     % (p['server'], p['backend'], ', '.join(sorted(servers)) or 'none'))
         module.exit_json(**result)
-    before = status_word(row)
-    result.update(found=True, before=before, status=before, sessions=int(row.get('scur') or 0))
+    before, admin = status_word(row), row.get('admin', 0)
+    drained, maint = bool(admin & ADMIN_FORCED_DRAIN), bool(admin & ADMIN_FORCED_MAINT)
+    result.update(found=True, before=before, status=before, sessions=int(row.get('scur') or 0), out=drained or maint)
+    if maint:
+        module.warn('%s is in maintenance (set by hand): left as it is' % target)
+        module.exit_json(**result)
 
-    if p['state'] == 'ready':
-        wanted_admin = before in ('DRAIN', 'MAINT')
+    if p['state'] == 'drain':
+        change = not drained
+        if change and p['keep_last'] and is_up(row):
+            if not [name for name, other in servers.items() if name != p['server'] and is_up(other)]:
+                result['alone'] = True
+                module.exit_json(**result)
     else:
-        wanted_admin = before != STATUS_OF[p['state']]
-    if wanted_admin and p['state'] != 'ready' and p['keep_last'] and is_up(row):
-        others_up = [name for name, other in servers.items() if name != p['server'] and is_up(other)]
-        if not others_up:
-            result['alone'] = True
-            module.exit_json(**result)
-    result['changed'] = wanted_admin
-    after = 'UP' if p['state'] == 'ready' else STATUS_OF[p['state']]
+        change = drained
+    result['changed'] = change
+    after = 'DRAIN' if p['state'] == 'drain' else 'UP'
     if module._diff:
-        result['diff'] = dict(before='%s/%s: %s\n' % (p['backend'], p['server'], before),
-                              after='%s/%s: %s\n' % (p['backend'], p['server'], after if wanted_admin else before))
+        result['diff'] = dict(before='%s: %s\n' % (target, 'DRAIN' if drained else before),
+                              after='%s: %s\n' % (target, after if change else ('DRAIN' if drained else before)))
     if module.check_mode:
         module.exit_json(**result)
 
-    if wanted_admin:
-        answer = api.command('set server %s/%s state %s' % (p['backend'], p['server'], p['state'])).strip()
+    if change:
+        answer = api.command('set server %s state %s' % (target, p['state'])).strip()
         if answer:
-            module.fail_json(msg='HAProxy refused to set %s/%s to %s: %s' % (p['backend'], p['server'], p['state'], answer), **result)
+            module.fail_json(msg='HAProxy refused to set %s to %s: %s' % (target, p['state'], answer), **result)
+    result['out'] = p['state'] == 'drain'
 
     started = time.time()
-    timeout = p['drain_timeout'] if p['state'] == 'drain' else p['up_timeout'] if p['state'] == 'ready' else 0
+    timeout = p['drain_timeout'] if p['state'] == 'drain' else p['up_timeout']
     while True:
-        row = api.servers(p['backend']).get(p['server'], row)
+        try:
+            row = api.servers(p['backend']).get(p['server'], row)
+        except (OSError, socket.error, ValueError) as e:
+            module.fail_json(msg='HAProxy at %s stopped answering while %s was set to %s: %s'
+                             % (p['socket'], target, p['state'], e), **result)
         result.update(status=status_word(row), sessions=int(row.get('scur') or 0))
-        done = (result['sessions'] == 0 if p['state'] == 'drain'
-                else is_up(row) if p['state'] == 'ready' else True)
+        done = result['sessions'] == 0 if p['state'] == 'drain' else is_up(row)
         if done or time.time() - started >= timeout:
             break
         time.sleep(POLL_INTERVAL)
     result['waited'] = round(time.time() - started, 2)
     if p['state'] == 'ready' and not is_up(row):
-        module.fail_json(msg='%s/%s is %s at the edge %.0f s after it was put back (health check: %s %s): '
+        module.fail_json(msg='%s is %s at the edge %.0f s after it was put back (health check: %s %s): '
                              'it gets no traffic until its health check passes'
-                             % (p['backend'], p['server'], row.get('status'), result['waited'],
+                             % (target, row.get('status'), result['waited'],
                                 row.get('check_status') or '-', row.get('last_chk') or ''), **result)
     module.exit_json(**result)
 

@@ -28,7 +28,8 @@ class FakeHAProxy(object):
 
     def __init__(self, path):
         self.path = path
-        self.servers = {'app1': {'status': 'UP', 'scur': 0}, 'app2': {'status': 'UP', 'scur': 0}}
+        # admin: srv_admin_state (8 drained, 1 maintenance), as `show servers state` gives it.
+        self.servers = {'app1': {'status': 'UP', 'scur': 0, 'admin': 0}, 'app2': {'status': 'UP', 'scur': 0, 'admin': 0}}
         self.commands = []
         # Called after each `show stat`: lets a test move sessions or health along.
         self.tick = None
@@ -50,6 +51,17 @@ class FakeHAProxy(object):
             rows.append(','.join(dict(pxname=backend, svname='BACKEND', status='UP').get(c, '') for c in COLUMNS))
         return '\n'.join(rows) + '\n\n'
 
+    def servers_state(self, backend):
+        columns = ('be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight '
+                   'srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state '
+                   'srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl '
+                   'srv_check_port srv_check_addr srv_agent_addr srv_agent_port')
+        rows = ['1', '# ' + columns]
+        for number, (name, server) in enumerate(sorted(self.servers.items()), 1):
+            admin = server['admin'] if backend == 'chat_http' else (16 if server['admin'] & 8 else 0)
+            rows.append('3 %s %d %s 10.0.0.%d 2 %d 1 1 5 15 3 3 6 0 0 0 - 80 - 0 0 - - 0' % (backend, number, name, number, admin))
+        return '\n'.join(rows) + '\n\n'
+
     def serve(self):
         while True:
             try:
@@ -62,10 +74,18 @@ class FakeHAProxy(object):
                 answer = self.stat()
                 if self.tick:
                     self.tick(self)
+            elif line.startswith('show servers state '):
+                answer = self.servers_state(line.split(' ')[3])
             elif line.startswith('set server '):
                 target, dummy, state = line[len('set server '):].split(' ')
-                name = target.split('/')[1]
-                self.servers[name]['status'] = {'drain': 'DRAIN', 'maint': 'MAINT', 'ready': 'UP'}[state]
+                server = self.servers[target.split('/')[1]]
+                # A drained server that fails its check shows DOWN; ready clears drain and maintenance.
+                if state == 'drain':
+                    server['admin'] |= 8
+                    server['status'] = 'DRAIN' if server['status'] == 'UP' else server['status']
+                elif state == 'ready':
+                    server['admin'] = 0
+                    server['status'] = 'UP' if server['status'] in ('DRAIN', 'MAINT') else server['status']
                 answer = '\n'
             else:
                 answer = 'Unknown command.\n'
@@ -126,7 +146,7 @@ def test_the_last_server_up_is_kept_in(run_module, haproxy):
 
 
 def test_ready_waits_for_the_health_check(run_module, haproxy):
-    haproxy.servers['app1']['status'] = 'MAINT'
+    haproxy.servers['app1'].update(status='DRAIN', admin=8)
 
     def check_passes(fake):
         if fake.servers['app1']['status'] == 'UP' and not getattr(fake, 'seen', False):
@@ -148,15 +168,38 @@ def test_ready_fails_when_the_health_check_keeps_it_down(run_module, haproxy):
 
 def test_settled_states_change_nothing(run_module, haproxy):
     assert not run(run_module, haproxy, state='ready')['changed']
-    haproxy.servers['app1']['status'] = 'DRAIN'
+    haproxy.servers['app1'].update(status='DRAIN', admin=8)
     assert not run(run_module, haproxy, state='drain', drain_timeout=0)['changed']
     assert sets(haproxy) == []
 
 
 def test_check_mode_reports_and_sets_nothing(run_module, haproxy):
-    result = run(run_module, haproxy, check_mode=True, state='maint')
-    assert result['changed'] and result['diff']['after'] == 'chat_http/app1: MAINT\n'
+    result = run(run_module, haproxy, check_mode=True, state='drain')
+    assert result['changed'] and result['diff']['after'] == 'chat_http/app1: DRAIN\n'
     assert sets(haproxy) == [] and haproxy.servers['app1']['status'] == 'UP'
+
+
+def test_a_drained_host_that_is_down_is_put_back(run_module, haproxy):
+    # Drained, then its Unit restarted slower than the check: HAProxy shows it DOWN, not DRAIN.
+    haproxy.servers['app1'].update(status='DOWN', admin=8)
+
+    def comes_up(fake):
+        if fake.servers['app1']['admin'] == 0:
+            fake.servers['app1']['status'] = 'UP'
+    haproxy.tick = comes_up
+    result = run(run_module, haproxy, state='ready')
+    assert not result['failed'] and result['changed'] and result['before'] == 'DOWN' and result['status'] == 'UP'
+    assert sets(haproxy) == ['set server chat_http/app1 state ready'] and not result['out']
+
+
+def test_maintenance_set_by_hand_is_left_alone(run_module, haproxy, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(haproxy_server.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    haproxy.servers['app1'].update(status='MAINT', admin=1)
+    for state in ('ready', 'drain'):
+        result = run(run_module, haproxy, state=state)
+        assert not result['failed'] and not result['changed'] and result['out']
+    assert sets(haproxy) == [] and 'in maintenance (set by hand): left as it is' in warnings[0]
 
 
 def test_no_haproxy_or_an_unknown_server_changes_nothing_and_warns(run_module, haproxy, tmp_path, monkeypatch):
