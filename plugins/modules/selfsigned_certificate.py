@@ -60,6 +60,8 @@ options:
     description: A certificate that ends within this many days is made again.
     type: int
     default: 30
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
