@@ -524,12 +524,13 @@ def test_forwarded_headers_believed_from_its_source_only(unit, workdir):
     # As measured on Unit 1.34.2: from a client in "source", the rightmost X-Forwarded-For
     # address is the client's (routes match it too) and X-Forwarded-Proto the scheme; from any
     # other client, both headers are only headers.
+    # IPv6 sources without brackets, as the role's default (loopback) has them: Unit reads two colons as IPv6.
     short, dummy = module_python()
     app = make_app(workdir)
     trusted, other = free_port(), free_port()
     forwarded = {"client_ip": "X-Forwarded-For", "protocol": "X-Forwarded-Proto"}
     put_config(unit, {
-        "listeners": {"127.0.0.1:%d" % trusted: {"pass": "routes", "forwarded": dict(forwarded, source=["127.0.0.1"])},
+        "listeners": {"127.0.0.1:%d" % trusted: {"pass": "routes", "forwarded": dict(forwarded, source=["127.0.0.1", "::1", "fd00::/8"])},
                       "127.0.0.1:%d" % other: {"pass": "routes", "forwarded": dict(forwarded, source="10.0.0.1")}},
         "routes": [{"match": {"source": "10.9.9.9", "uri": "/by-source"}, "action": {"return": 204}},
                    {"action": {"pass": "applications/chat"}}],

@@ -631,6 +631,10 @@ def parse_addr_pattern(s):
             if not rest.startswith(":"):
                 raise ValueError('The "address" format is invalid.')
             port_lo, port_hi = _ports(rest[1:])
+    elif s.count(":") >= 2:
+        # nxt_inet6_probe(): two colons make an IPv6 address, which takes a port
+        # only in brackets ("::1", "fd00::/8").
+        host = s
     else:
         host, sep, port = s.partition(":")
         if sep:
