@@ -8,8 +8,12 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import time
+
 
 STATUS_PROPERTIES = ('LoadState', 'ActiveState', 'UnitFileState', 'ActiveEnterTimestampMonotonic')
+# The verbs after which a failure is the service's own, told in its journal.
+STARTING_VERBS = ('start', 'restart', 'reload', 'reload-or-restart', 'try-restart')
 
 
 class Service(object):
@@ -32,7 +36,23 @@ class Service(object):
         return status
 
     def run(self, *args):
+        since = time.time()
         rc, out, err = self.module.run_command([self.systemctl] + list(args))
         if rc != 0:
-            self.module.fail_json(msg='systemctl %s failed (rc %d): %s' % (' '.join(args), rc, (err or out).strip()),
-                                  rc=rc, stdout=out, stderr=err)
+            msg = 'systemctl %s failed (rc %d): %s' % (' '.join(args), rc, (err or out).strip())
+            # systemctl only says where to look: a service that would not start says why in its journal.
+            journal = self.journal(since) if args[0] in STARTING_VERBS else ''
+            if journal:
+                msg += '\nThe end of its journal:\n' + journal
+            self.module.fail_json(msg=msg, rc=rc, stdout=out, stderr=err)
+
+    def journal(self, since=None, lines=15):
+        """The last lines of the unit's journal (since a time.time(), if given); '' when there is none."""
+        journalctl = self.module.get_bin_path('journalctl')
+        if not journalctl:
+            return ''
+        argv = [journalctl, '--no-pager', '--quiet', '-n', str(lines), '-u', self.name]
+        if since is not None:
+            argv += ['--since', '@%d' % int(since)]
+        rc, out, err = self.module.run_command(argv)
+        return out.strip() if rc == 0 else ''

@@ -247,15 +247,14 @@ def accepts(family, address):
         conn.close()
 
 
-def wait_until_it_answers(module, result):
+def wait_until_it_answers(module, service, result):
     """Until the service accepts a connection at wait_for; fails with its journal's end after wait_timeout."""
     family, address = socket_endpoint(module.params['wait_for'])
     start = time.monotonic()
     while not accepts(family, address):
         if time.monotonic() - start > module.params['wait_timeout']:
-            rc, out, err = module.run_command(['journalctl', '--no-pager', '-n', '15', '-u', module.params['name']])
             module.fail_json(msg='%s runs, but nothing accepted a connection on %s within %d s. The end of its journal:\n%s' % (
-                module.params['name'], module.params['wait_for'], module.params['wait_timeout'], (out or err).strip()), **result)
+                module.params['name'], module.params['wait_for'], module.params['wait_timeout'], service.journal()), **result)
         time.sleep(0.1)
     result['waited'] = round(time.monotonic() - start, 2)
 
@@ -327,7 +326,7 @@ def main():
 
     result['changed'] = bool(work.changed_paths or result['enabled_changed'] or result['action'] or reload_units)
     if params['wait_for'] and params['state'] == 'started' and not module.check_mode:
-        wait_until_it_answers(module, result)
+        wait_until_it_answers(module, service, result)
     module.exit_json(**result)
 
 

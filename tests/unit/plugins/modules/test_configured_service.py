@@ -31,12 +31,15 @@ class FakeSystemd(object):
         self.state = dict(LoadState=load, ActiveState=active, UnitFileState=unit_file)
         self.calls = []
         self.fail = None
+        self.journal_lines = 'unitd[81]: [alert] bind(\"unix:/run/x.sock\") failed\n'
+        self.journal_argv = None
 
     def run_command(self, argv, **kwargs):
         verb = argv[1] if argv[0].endswith('systemctl') else argv[0]
         self.calls.append(verb)
-        if verb == 'journalctl':
-            return 0, 'unitd[81]: [alert] bind(\"unix:/run/x.sock\") failed\n', ''
+        if verb.endswith('journalctl'):
+            self.journal_argv = argv
+            return 0, self.journal_lines, ''
         if self.fail == verb:
             return 1, '', 'Job for redis-server.service failed.\n'
         if verb == 'show':
@@ -187,6 +190,24 @@ def test_a_failing_systemctl_fails_with_its_message(run, systemd):
     result = run(files=settings())
     assert result['failed'] and 'systemctl restart -- redis-server failed' in result['msg']
     assert 'Job for redis-server.service failed.' in result['msg']
+
+
+def test_a_service_that_would_not_start_says_why_from_its_journal_of_this_start(run, systemd):
+    """systemctl only points at the journal: the module brings the lines of this attempt."""
+    systemd.fail = 'restart'
+    systemd.journal_lines = 'haproxy[3203]: [ALERT] Cannot raise FD limit to 40042, limit is 20000.\n'
+    result = run(files=settings())
+    assert result['failed']
+    assert result['msg'].endswith('The end of its journal:\nhaproxy[3203]: [ALERT] Cannot raise FD limit to 40042, limit is 20000.')
+    assert systemd.journal_argv[-4:-2] == ['-u', 'redis-server'] and systemd.journal_argv[-2] == '--since'
+
+
+def test_a_failure_to_enable_brings_no_journal(run, systemd):
+    systemd.state['UnitFileState'] = 'disabled'
+    systemd.fail = 'enable'
+    result = run(enabled=True)
+    assert result['failed'] and 'systemctl enable -- redis-server failed' in result['msg']
+    assert 'journal' not in result['msg'] and systemd.journal_argv is None
 
 
 def test_active_since_takes_systemds_monotonic_time_to_the_wall_clock():
