@@ -14,6 +14,7 @@ import time
 STATUS_PROPERTIES = ('LoadState', 'ActiveState', 'UnitFileState', 'ActiveEnterTimestampMonotonic')
 # The verbs after which a failure is the service's own, told in its journal.
 STARTING_VERBS = ('start', 'restart', 'reload', 'reload-or-restart', 'try-restart')
+JOURNAL_SETTLE_SECONDS = 1.0
 
 
 class Service(object):
@@ -40,10 +41,13 @@ class Service(object):
         rc, out, err = self.module.run_command([self.systemctl] + list(args))
         if rc != 0:
             msg = 'systemctl %s failed (rc %d): %s' % (' '.join(args), rc, (err or out).strip())
-            # systemctl only says where to look: a service that would not start says why in its journal.
-            journal = self.journal(since) if args[0] in STARTING_VERBS else ''
-            if journal:
-                msg += '\nThe end of its journal:\n' + journal
+            # systemctl only says where to look: a service that would not start says why in its
+            # journal, which takes its last words a moment after systemctl returns.
+            if args[0] in STARTING_VERBS:
+                time.sleep(JOURNAL_SETTLE_SECONDS)
+                journal = self.journal(since)
+                if journal:
+                    msg += '\nThe end of its journal:\n' + journal
             self.module.fail_json(msg=msg, rc=rc, stdout=out, stderr=err)
 
     def journal(self, since=None, lines=15):

@@ -163,16 +163,21 @@ class RuntimeAPI(object):
         return to_text(b''.join(chunks))
 
     def servers(self, backend):
-        """{server name: its `show stat` row, with its srv_admin_state as 'admin'} for backend."""
+        """{server name: its `show stat` row, with its srv_admin_state as 'admin'} for backend; None without it."""
         text = self.command('show stat')
         lines = [line for line in text.splitlines() if line.strip()]
         if not lines or not lines[0].startswith('# '):
             raise ValueError('unexpected answer to "show stat": %s' % text.strip()[:200])
         lines[0] = lines[0][2:]
         rows = {}
+        known = False
         for row in csv.DictReader(lines):
-            if row.get('pxname') == backend and row.get('svname') not in ('FRONTEND', 'BACKEND'):
-                rows[row['svname']] = row
+            if row.get('pxname') == backend:
+                known = True
+                if row.get('svname') not in ('FRONTEND', 'BACKEND'):
+                    rows[row['svname']] = row
+        if not known:
+            return None
         for name, admin in self.admin_states(backend).items():
             if name in rows:
                 rows[name]['admin'] = admin
@@ -225,6 +230,12 @@ def main():
         module.exit_json(**result)
     except ValueError as e:
         module.fail_json(msg='HAProxy at %s: %s' % (p['socket'], e), **result)
+    # An HAProxy that runs another configuration (Debian's own, after a first run that stopped
+    # before the haproxy role wrote its own): the haproxy role's run is what puts the host in.
+    if servers is None:
+        module.warn('HAProxy has no backend %s (it does not run the haproxy role\'s configuration yet): '
+                    'nothing to take out or put back' % p['backend'])
+        module.exit_json(**result)
     row = servers.get(p['server'])
     if row is None:
         module.warn('HAProxy has no server %s in backend %s (it has: %s): nothing to take out or put back'

@@ -18,6 +18,7 @@ import time
 import pytest
 
 from ansible.module_utils import basic
+from ansible_collections.unitchannels.deploy.plugins.module_utils import systemd_service
 from ansible_collections.unitchannels.deploy.plugins.modules import configured_service
 
 ME = pwd.getpwuid(os.getuid()).pw_name
@@ -185,15 +186,17 @@ def test_in_check_mode_a_service_not_installed_yet_is_a_change(run, systemd):
     assert not result.get('failed') and result['action'] == 'started' and systemd.acts == []
 
 
-def test_a_failing_systemctl_fails_with_its_message(run, systemd):
+def test_a_failing_systemctl_fails_with_its_message(run, systemd, monkeypatch):
+    monkeypatch.setattr(systemd_service, 'JOURNAL_SETTLE_SECONDS', 0)
     systemd.fail = 'restart'
     result = run(files=settings())
     assert result['failed'] and 'systemctl restart -- redis-server failed' in result['msg']
     assert 'Job for redis-server.service failed.' in result['msg']
 
 
-def test_a_service_that_would_not_start_says_why_from_its_journal_of_this_start(run, systemd):
+def test_a_service_that_would_not_start_says_why_from_its_journal_of_this_start(run, systemd, monkeypatch):
     """systemctl only points at the journal: the module brings the lines of this attempt."""
+    monkeypatch.setattr(systemd_service, 'JOURNAL_SETTLE_SECONDS', 0)
     systemd.fail = 'restart'
     systemd.journal_lines = 'haproxy[3203]: [ALERT] Cannot raise FD limit to 40042, limit is 20000.\n'
     result = run(files=settings())

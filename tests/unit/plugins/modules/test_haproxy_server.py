@@ -75,7 +75,8 @@ class FakeHAProxy(object):
                 if self.tick:
                     self.tick(self)
             elif line.startswith('show servers state '):
-                answer = self.servers_state(line.split(' ')[3])
+                backend = line.split(' ')[3]
+                answer = self.servers_state(backend) if backend in ('chat_http', 'chat_ws') else "Can't find backend.\n"
             elif line.startswith('set server '):
                 target, dummy, state = line[len('set server '):].split(' ')
                 server = self.servers[target.split('/')[1]]
@@ -209,3 +210,12 @@ def test_no_haproxy_or_an_unknown_server_changes_nothing_and_warns(run_module, h
     assert not result['failed'] and not result['found'] and 'no server app9 in backend chat_http (it has: app1, app2)' in warnings[0]
     result = run(run_module, haproxy, state='drain', socket=str(tmp_path / 'none.sock'))
     assert not result['failed'] and not result['found'] and 'HAProxy is not running here' in warnings[1]
+
+
+def test_an_haproxy_without_the_backend_changes_nothing_and_warns(run_module, haproxy, monkeypatch):
+    """Debian's own configuration runs until the haproxy role writes its own: no drain, no failure."""
+    warnings = []
+    monkeypatch.setattr(haproxy_server.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    result = run(run_module, haproxy, state='drain', backend='channels_http')
+    assert not result['failed'] and not result['found'] and not result['changed']
+    assert 'HAProxy has no backend channels_http' in warnings[0] and sets(haproxy) == []
