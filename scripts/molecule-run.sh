@@ -58,5 +58,9 @@ if [ $rc = 0 ] && grep -nE 'molecule-(test-secret|redis-pw|admin-pw|db-pw)-' "${
   grep -nE 'molecule-(test-secret|redis-pw|admin-pw|db-pw)-' "${logs[@]}" | cut -c1-200 >&2
   rc=1
 fi
+# CI shows the end of the output: name the task that failed there, not only molecule's action.
+if [ $rc != 0 ]; then
+  python3 scripts/failed_tasks.py --max-lines 20 "$log" || true
+fi
 echo "==> molecule scenario $scenario: $([ $rc = 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - start ))s"
 exit $rc
