@@ -328,6 +328,15 @@ def test_reconnect_losses_tells_a_reconnect_from_a_loss():
     lost, across, where = chat_load.reconnect_losses(sent_log, [0, 0, 0], [{a, c}, {a, b, c}, {a, b, c}],
                                                      [[(25.0, 25.2)], [], []])
     assert (lost, across, where) == (1, 0, [-5.0])
+    # Unless messages sent then took longer than that to arrive: b was on its way when it closed.
+    lost, across, where = chat_load.reconnect_losses(sent_log, [0, 0, 0], [{a, c}, {a, b, c}, {a, b, c}],
+                                                     [[(25.0, 25.2)], [], []], p99_by_10s=[[10, 900.0], [20, 5500.0]])
+    assert (lost, across, where) == (0, 1, [])
+    # Measured against the 10 s the message was sent in (start: when the load began).
+    lost, across, where = chat_load.reconnect_losses(sent_log, [0, 0, 0], [{a, c}, {a, b, c}, {a, b, c}],
+                                                     [[(25.0, 25.2)], [], []], p99_by_10s=[[10, 900.0], [20, 5500.0]],
+                                                     start=5.0)
+    assert (lost, across, where) == (1, 0, [-5.0])
     # Unless its sender's connection ended just after it sent b: the restart took it.
     lost, across, where = chat_load.reconnect_losses(sent_log, [0, 0, 0], [{a, c}, {a, b, c}, {a, b, c}],
                                                      [[(25.0, 25.2)], [], [(20.4, 20.6)]])

@@ -214,16 +214,22 @@ def windowed_p99(deliveries, start, seconds):
     return [[k * seconds, round(percentile(windows[k], 0.99) * 1000, 1)] for k in sorted(windows)]
 
 
-def reconnect_losses(sent_log, members, seen, gaps, margin=1.0, samples=None):
+def reconnect_losses(sent_log, members, seen, gaps, margin=1.0, samples=None, p99_by_10s=(), start=0.0):
     """(lost while connected, lost across a reconnect, where) of the messages each client did not get.
 
     sent_log: {room: {message: when sent}} (a message: "RUN ROOM SENDER K WHEN"); members: each
     client's room; seen: each client's set of messages; gaps: each client's [(ended, open again)].
     A message is lost across a reconnect when its client was reconnecting then (or its connection
-    ended up to margin seconds later: the message was on its way), or when its sender's connection
-    ended up to margin seconds after it was sent (the restart took it before it was passed on); any
-    other is lost. where: for the first 20 lost, the seconds from the message to its client's
-    nearest connection end (negative: sent before it), None without one."""
+    ended before the message could arrive: within the time messages sent then took, the p99 of
+    p99_by_10s for its 10 s since start, at least margin seconds), or when its sender's connection
+    ended as soon after it was sent (the restart took it before it was passed on); any other is
+    lost. where: for the first 20 lost, the seconds from the message to its client's nearest
+    connection end (negative: sent before it), None without one."""
+    took = {int(second // 10): ms / 1000 for second, ms in p99_by_10s}
+
+    def on_its_way(sent_at, ended):
+        return ended - max(margin, took.get(int((sent_at - start) // 10), 0)) <= sent_at <= ended
+
     lost = across = 0
     where = []
     for client, room in enumerate(members):
@@ -231,8 +237,8 @@ def reconnect_losses(sent_log, members, seen, gaps, margin=1.0, samples=None):
             if message in seen[client]:
                 continue
             sender = int(message.split(" ")[2])
-            if (any(ended - margin <= sent_at <= opened for ended, opened in gaps[client])
-                    or any(ended - margin <= sent_at <= ended for ended, dummy in gaps[sender])):
+            if (any(on_its_way(sent_at, ended) or ended <= sent_at <= opened for ended, opened in gaps[client])
+                    or any(on_its_way(sent_at, ended) for ended, dummy in gaps[sender])):
                 across += 1
                 continue
             lost += 1
@@ -420,7 +426,8 @@ async def check_load(args, result):
     if args.reconnect:
         gaps = [sock.gaps for sock in socks]
         samples = []
-        lost, across, where = reconnect_losses(sent_log, members, seen, gaps, samples=samples)
+        lost, across, where = reconnect_losses(sent_log, members, seen, gaps, samples=samples,
+                                               p99_by_10s=result["delivery_p99_ms_by_10s"], start=start)
         longest = max((opened - ended for client in gaps for ended, opened in client), default=0)
         result.update(
             lost=lost,

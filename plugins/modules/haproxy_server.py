@@ -62,6 +62,17 @@ options:
     description: Never take the last server that is UP out of O(backend).
     type: bool
     default: true
+  recheck:
+    description:
+      - With O(state=ready), for a drained server whose service restarted while it was out, mark it
+        DOWN before taking it back (C(set server ... health down)), so that it gets traffic only once
+        the health check has passed C(rise) times since.
+      - Without it, a restart shorter than the health check's C(fall) checks leaves the server UP in
+        HAProxy's eyes, and it is taken back at once, before its app answers again.
+      - Its WebSockets' backend (C(track)) follows it DOWN and closes what it still holds, so not for
+        a change that keeps them open (a code deploy).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -216,6 +227,7 @@ def main():
             drain_timeout=dict(type='float', default=30),
             up_timeout=dict(type='float', default=30),
             keep_last=dict(type='bool', default=True),
+            recheck=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -264,6 +276,10 @@ def main():
     if module.check_mode:
         module.exit_json(**result)
 
+    if change and p['state'] == 'ready' and p['recheck']:
+        answer = api.command('set server %s health down' % target).strip()
+        if answer:
+            module.fail_json(msg='HAProxy refused to mark %s DOWN until it is checked again: %s' % (target, answer), **result)
     if change:
         answer = api.command('set server %s state %s' % (target, p['state'])).strip()
         if answer:

@@ -81,7 +81,10 @@ class FakeHAProxy(object):
                 target, dummy, state = line[len('set server '):].split(' ')
                 server = self.servers[target.split('/')[1]]
                 # A drained server that fails its check shows DOWN; ready clears drain and maintenance.
-                if state == 'drain':
+                if dummy == 'health':
+                    # Forced DOWN until the check passes again (the test's tick); admin state kept.
+                    server['status'] = 'DOWN' if state == 'down' else server['status']
+                elif state == 'drain':
                     server['admin'] |= 8
                     server['status'] = 'DRAIN' if server['status'] == 'UP' else server['status']
                 elif state == 'ready':
@@ -158,6 +161,37 @@ def test_ready_waits_for_the_health_check(run_module, haproxy):
     haproxy.tick = check_passes
     result = run(run_module, haproxy, state='ready')
     assert not result['failed'] and result['changed'] and result['status'] == 'UP'
+
+
+def test_recheck_takes_a_restarted_server_back_only_after_its_check_passes_again(run_module, haproxy):
+    # Drained, and restarted faster than the check notices: HAProxy still has it UP underneath.
+    haproxy.servers['app1'].update(status='DRAIN', admin=8)
+    checks = []
+
+    def rise(fake):
+        if fake.servers['app1']['status'] == 'DOWN':
+            checks.append(1)
+            if len(checks) == 3:
+                fake.servers['app1']['status'] = 'UP'
+    haproxy.tick = rise
+    result = run(run_module, haproxy, state='ready', recheck=True)
+    assert not result['failed'] and result['changed'] and result['status'] == 'UP'
+    assert sets(haproxy) == ['set server chat_http/app1 health down', 'set server chat_http/app1 state ready']
+    assert len(checks) == 3
+
+
+def test_without_recheck_a_restarted_server_is_back_at_once(run_module, haproxy):
+    haproxy.servers['app1'].update(status='DRAIN', admin=8)
+    result = run(run_module, haproxy, state='ready')
+    assert result['changed'] and result['status'] == 'UP'
+    assert sets(haproxy) == ['set server chat_http/app1 state ready']
+
+
+def test_recheck_leaves_a_server_that_was_not_drained_alone(run_module, haproxy):
+    result = run(run_module, haproxy, state='ready', recheck=True)
+    assert not result['changed'] and sets(haproxy) == []
+    result = run(run_module, haproxy, state='drain', recheck=True, drain_timeout=0)
+    assert sets(haproxy) == ['set server chat_http/app1 state drain']
 
 
 def test_ready_fails_when_the_health_check_keeps_it_down(run_module, haproxy):
