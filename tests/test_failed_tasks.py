@@ -59,7 +59,7 @@ def test_names_the_last_failed_task_with_its_message():
 
 def test_an_ignored_failure_is_not_counted():
     found = failed_tasks.failures(LOG)
-    assert [task for task, _ in found] == [
+    assert [task for task, dummy in found] == [
         "TASK [edge | The edge saw app2 DOWN and UP again; no request failed; its WebSockets reconnected within 2 s]"]
 
 
