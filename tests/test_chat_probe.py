@@ -278,11 +278,13 @@ def test_burst_counts_every_delivery():
 
 
 def test_load_reconnects_the_clients_a_restart_closed():
-    # The server closes every WebSocket once, 1 s in (a restart); with --reconnect each client
-    # opens its connection again and the load goes on.
+    # The server closes every WebSocket once, 1 s in (a restart), and refuses the first two
+    # attempts to open one again (503); with --reconnect each client opens its connection again
+    # and the load goes on.
     rooms = {}
     broadcast = chat_handler(rooms)
     opened = []
+    refusals = {"left": 0}
 
     async def handler(connection):
         opened.append(connection)
@@ -291,10 +293,14 @@ def test_load_reconnects_the_clients_a_restart_closed():
     def page(connection, request):
         if "Upgrade" not in request.headers:
             return connection.respond(HTTPStatus.OK, "page\n")
+        if refusals["left"] > 0:
+            refusals["left"] -= 1
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "restarting\n")
         return None
 
     async def restart():
         await asyncio.sleep(1.0)
+        refusals["left"] = 2
         await asyncio.gather(*(c.close(1012) for c in list(opened)))
 
     async def main():
@@ -312,6 +318,8 @@ def test_load_reconnects_the_clients_a_restart_closed():
     assert connections == 8 and result["ws_disconnects"] == 4
     assert result["ws_reconnects"] == 4 and result["ws_clients_reconnected"] == 4 and result["ws_not_reconnected"] == 0
     assert 0 < result["ws_reconnect_max_ms"] < 2000
+    assert sum(count for dummy, count in result["ws_reconnect_failures"]) == 2
+    assert all("503" in reason for reason, dummy in result["ws_reconnect_failures"])
     # Sent while a client was away (or on the way when it closed): lost across the reconnect only.
     assert result["lost"] == 0 and result["received"] > 0
 

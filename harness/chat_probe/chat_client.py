@@ -203,7 +203,8 @@ class ReconnectingSocket:
 
     recv() goes on across a reconnect (close_code stays None unless it gave up); send() while
     closed raises ConnectionError (that message is not sent). gaps: [(ended, open again)] of each
-    reconnect, time.monotonic(); dropped_codes: the close code of each connection the server ended.
+    reconnect, time.monotonic(); dropped_codes: the close code of each connection the server ended;
+    failed_attempts: why each attempt to open it again failed.
     """
 
     FIRST_DELAY, MAX_DELAY = 0.1, 2.0
@@ -211,7 +212,7 @@ class ReconnectingSocket:
     def __init__(self, url, host, room, prefix=WS_PREFIX):
         self.target = (url, host, room, prefix)
         self.sock = ChatSocket(*self.target)
-        self.gaps, self.dropped_codes = [], []
+        self.gaps, self.dropped_codes, self.failed_attempts = [], [], []
         self.give_up_at = float("inf")
         self.close_code = None
         self._closed = False
@@ -235,7 +236,8 @@ class ReconnectingSocket:
             sock = ChatSocket(*self.target)
             try:
                 await sock.connect()
-            except (OSError, asyncio.TimeoutError, ProbeError):
+            except (OSError, asyncio.TimeoutError, ProbeError) as exc:
+                self.failed_attempts.append(describe(exc))
                 delay = min(delay * 2, self.MAX_DELAY)
                 continue
             self.sock = sock
