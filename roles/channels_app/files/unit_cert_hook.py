@@ -5,7 +5,7 @@
 
 """certbot deploy hook: give NGINX Unit the certificate certbot just renewed.
 
-Installed by the channels_app role (with tls_bundle.py beside it) and called by the per-app hook
+Installed by the channels_app role (with tls_bundle.py and unit_http.py beside it) and called by the per-app hook
 in /etc/letsencrypt/renewal-hooks/deploy/. certbot sets RENEWED_LINEAGE; other lineages are
 ignored. Steps, each of which leaves the current certificate serving when it fails:
   1. check the renewed chain and key (tls_bundle: key matches, chain order, validity);
@@ -20,55 +20,14 @@ What it did or why it stopped goes to stdout/stderr, which certbot logs (and jou
 from __future__ import absolute_import, division, print_function
 
 import argparse
-import http.client
 import json
 import os
-import socket
 import sys
 from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tls_bundle import bundle_name, bundle_problems, canonical_bundle, is_own_bundle  # noqa: E402  pylint: disable=import-error,wrong-import-position
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout):
-        http.client.HTTPConnection.__init__(self, 'localhost', timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
-class Unit(object):
-    """Unit's control API at unitd's --control address (unix:/PATH, ADDR:PORT or http://ADDR:PORT)."""
-
-    def __init__(self, control, timeout=30):
-        self.control, self.timeout = control, timeout
-
-    def request(self, method, path, body=None):
-        if self.control.startswith('unix:'):
-            conn = UnixHTTPConnection(self.control[5:], self.timeout)
-        else:
-            host, port = self.control.replace('http://', '', 1).rstrip('/').rsplit(':', 1)
-            conn = http.client.HTTPConnection(host.strip('[]'), int(port), timeout=self.timeout)
-        try:
-            conn.request(method, path, body=body)
-            resp = conn.getresponse()
-            text = resp.read().decode('utf-8', 'replace')
-        finally:
-            conn.close()
-        try:
-            data = json.loads(text) if text else None
-        except ValueError:
-            data = text
-        if resp.status >= 300:
-            error = data.get('error', text) if isinstance(data, dict) else text
-            detail = data.get('detail', '') if isinstance(data, dict) else ''
-            raise RuntimeError('%s %s answered HTTP %s: %s %s' % (method, path, resp.status, error, detail))
-        return data
+from unit_http import Unit  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 
 def install(unit, name, listener, pem):

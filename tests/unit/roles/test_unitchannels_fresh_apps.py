@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: unitchannels maintainers
+# Apache License 2.0 (see LICENSE)
+
+"""The restart of a fresh unitd's apps (roles/unit/files/unitchannels_fresh_apps.py), installed as
+the role installs it (beside module_utils/unit_http.py): against the fake Unit, and with a Unit
+whose apps are still starting."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import importlib.util
+import os
+import shutil
+
+import pytest
+
+REPO = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+
+
+@pytest.fixture
+def fresh(workdir):
+    lib = os.path.join(workdir, "lib")
+    os.makedirs(lib)
+    shutil.copy(os.path.join(REPO, "roles", "unit", "files", "unitchannels_fresh_apps.py"), lib)
+    shutil.copy(os.path.join(REPO, "plugins", "module_utils", "unit_http.py"), lib)
+    spec = importlib.util.spec_from_file_location("unitchannels_fresh_apps", os.path.join(lib, "unitchannels_fresh_apps.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Clock(object):
+    """time.monotonic and time.sleep of a test: sleeping moves the clock."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class StartingUnit(object):
+    """A Unit whose control API answers after `down` seconds, and whose apps have a process
+    starting until `ready` seconds (or always, when ready is None)."""
+
+    def __init__(self, clock, apps, down=0.0, ready=0.0):
+        self.clock, self.apps, self.down, self.ready = clock, apps, down, ready
+        self.restarts = []
+
+    def request(self, method, path, body=None):
+        if self.clock() < self.down:
+            raise OSError(111, "Connection refused")
+        if path == "/config/applications":
+            return {name: {} for name in self.apps}
+        if path == "/status":
+            starting = 1 if self.ready is None or self.clock() < self.ready else 0
+            return {"applications": {name: {"processes": {"running": 1, "starting": starting}} for name in self.apps}}
+        self.restarts.append((self.clock(), path))
+        return {"success": "Ok"}
+
+
+def test_restarts_each_app_of_the_fake_unit(fresh, fake, capsys, monkeypatch):
+    monkeypatch.setattr(fresh.time, "sleep", lambda seconds: None)
+    fake.config["applications"] = {"chat": {}, "admin site": {}}
+    assert fresh.main(["--control", "unix:" + fake.socket_path, "--wait", "5"]) == 0
+    assert [r.raw_path for r in fake.writes] == ["/control/applications/admin%20site/restart",
+                                                 "/control/applications/chat/restart"]
+    assert capsys.readouterr().out.splitlines() == ["unitchannels_fresh_apps: restarted admin site",
+                                                    "unitchannels_fresh_apps: restarted chat"]
+
+
+def test_no_app_no_restart(fresh, fake, capsys, monkeypatch):
+    monkeypatch.setattr(fresh.time, "sleep", lambda seconds: None)
+    fake.config["applications"] = {}
+    assert fresh.main(["--control", "unix:" + fake.socket_path]) == 0
+    assert fake.writes == []
+    assert "no app to restart" in capsys.readouterr().out
+
+
+def test_waits_for_the_control_api_and_the_first_processes(fresh):
+    clock = Clock()
+    unit = StartingUnit(clock, ["chat"], down=2.0, ready=4.0)
+    done = fresh.restart_fresh_apps(unit, wait=20, clock=clock, sleep=clock.sleep)
+    assert done == ["restarted chat"]
+    # Not before the processes of the first start are up, and the router's threads with them.
+    assert len(unit.restarts) == 1 and unit.restarts[0][0] >= 4.0 + 0.5
+
+
+def test_restarts_anyway_when_a_process_never_finishes_starting(fresh):
+    clock = Clock()
+    unit = StartingUnit(clock, ["chat"], ready=None)
+    done = fresh.restart_fresh_apps(unit, wait=10, clock=clock, sleep=clock.sleep)
+    assert done == ["still starting after 10s: chat", "restarted chat"]
+    assert 10 <= unit.restarts[0][0] < 13
+
+
+def test_gives_up_without_failing_when_the_control_api_never_answers(fresh, workdir, capsys):
+    missing = "unix:" + os.path.join(workdir, "none.sock")
+    assert fresh.main(["--control", missing, "--wait", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("unitchannels_fresh_apps: gave up: (control API:") and "No such file" in out
