@@ -5,7 +5,7 @@
 
 """certbot deploy hook: give NGINX Unit the certificate certbot just renewed.
 
-Installed by the channels_app role (with tls_bundle.py and unit_http.py beside it) and called by the per-app hook
+Installed by the channels_app role (with tls_bundle.py, unit_http.py and unit_address.py beside it) and called by the per-app hook
 in /etc/letsencrypt/renewal-hooks/deploy/. certbot sets RENEWED_LINEAGE; other lineages are
 ignored. Steps, each of which leaves the current certificate serving when it fails:
   1. check the renewed chain and key (tls_bundle: key matches, chain order, validity);

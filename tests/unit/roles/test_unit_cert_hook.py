@@ -29,6 +29,7 @@ def hook(workdir):
     shutil.copy(os.path.join(REPO, "roles", "channels_app", "files", "unit_cert_hook.py"), lib)
     shutil.copy(os.path.join(REPO, "plugins", "module_utils", "tls_bundle.py"), lib)
     shutil.copy(os.path.join(REPO, "plugins", "module_utils", "unit_http.py"), lib)
+    shutil.copy(os.path.join(REPO, "plugins", "module_utils", "unit_address.py"), lib)
     spec = importlib.util.spec_from_file_location("unit_cert_hook", os.path.join(lib, "unit_cert_hook.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
