@@ -63,6 +63,8 @@ ALLOWED = [
     "roles/channels_app/files/unitchannels_runworker.py",
     # certbot's deploy hook (HTTPS with ACME)
     "roles/channels_app/files/unit_cert_hook.py",
+    # the restart of the apps after each start of unitd (ExecStartPost)
+    "roles/unit/files/unitchannels_fresh_apps.py",
     # the demo app that channels_app deploys by default
     "roles/channels_app/files/demo_project/**.py",
     "roles/channels_app/files/demo_project/*.txt",
