@@ -9,31 +9,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
 import os
-import shutil
 
 import pytest
 
 from ansible_collections.unitchannels.deploy.plugins.modules import unit_certificate
-from ansible_collections.unitchannels.deploy.tests.unit import testcerts
+from ansible_collections.unitchannels.deploy.tests.unit import host_scripts, testcerts
 
-REPO = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 LISTENER = "*:443"
 
 
 @pytest.fixture
 def hook(workdir):
-    lib = os.path.join(workdir, "lib")
-    os.makedirs(lib)
-    shutil.copy(os.path.join(REPO, "roles", "channels_app", "files", "unit_cert_hook.py"), lib)
-    shutil.copy(os.path.join(REPO, "plugins", "module_utils", "tls_bundle.py"), lib)
-    shutil.copy(os.path.join(REPO, "plugins", "module_utils", "unit_http.py"), lib)
-    shutil.copy(os.path.join(REPO, "plugins", "module_utils", "unit_address.py"), lib)
-    spec = importlib.util.spec_from_file_location("unit_cert_hook", os.path.join(lib, "unit_cert_hook.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return host_scripts.load_installed(workdir, "channels_app", "unit_cert_hook", ["tls_bundle", "unit_http", "unit_address"])
 
 
 def lineage(workdir, bundle):

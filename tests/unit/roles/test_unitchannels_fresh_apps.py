@@ -10,26 +10,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
 import os
-import shutil
 
 import pytest
 
-REPO = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+from ansible_collections.unitchannels.deploy.tests.unit import host_scripts
 
 
 @pytest.fixture
 def fresh(workdir):
-    lib = os.path.join(workdir, "lib")
-    os.makedirs(lib)
-    shutil.copy(os.path.join(REPO, "roles", "unit", "files", "unitchannels_fresh_apps.py"), lib)
-    shutil.copy(os.path.join(REPO, "plugins", "module_utils", "unit_http.py"), lib)
-    shutil.copy(os.path.join(REPO, "plugins", "module_utils", "unit_address.py"), lib)
-    spec = importlib.util.spec_from_file_location("unitchannels_fresh_apps", os.path.join(lib, "unitchannels_fresh_apps.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return host_scripts.load_installed(workdir, "unit", "unitchannels_fresh_apps", ["unit_http", "unit_address"])
 
 
 class Clock(object):
